@@ -1,0 +1,35 @@
+"""exitplan's storage: one SQLite file through sqlite-utils, and a small API over it.
+
+`bot` and `feeds` call the functions of the modules here; no SQL lives anywhere else.
+"""
+
+from storage.db import StorageError, backup_db, open_db, schema_version
+from storage.model import (
+    ALL_KINDS,
+    Delivery,
+    EntryWrite,
+    Event,
+    EvidenceRecord,
+    Feed,
+    FeedSource,
+    SaveResult,
+    Subscription,
+    UserProvider,
+)
+
+__all__ = [
+    "ALL_KINDS",
+    "Delivery",
+    "EntryWrite",
+    "Event",
+    "EvidenceRecord",
+    "Feed",
+    "FeedSource",
+    "SaveResult",
+    "StorageError",
+    "Subscription",
+    "UserProvider",
+    "backup_db",
+    "open_db",
+    "schema_version",
+]

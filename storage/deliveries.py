@@ -1,0 +1,156 @@
+"""The outbox: one row per message owed to one channel about one event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import from_iso, required_iso, to_iso
+from storage.events import get_event
+from storage.model import Delivery, Event, Subscription
+from storage.subscriptions import get_subscription, matching_subscriptions
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    """A due delivery with the event it is about and the subscription it goes to."""
+
+    delivery: Delivery
+    event: Event
+    subscription: Subscription
+
+
+def _delivery(row: dict[str, Any]) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        event_id=row["event_id"],
+        subscription_id=row["subscription_id"],
+        purpose=row["purpose"],
+        revision=row["revision"] or 1,
+        status=row["status"],
+        attempts=row["attempts"] or 0,
+        next_attempt_at=from_iso(row["next_attempt_at"]),
+        last_error=row["last_error"],
+        message_ref=row["message_ref"],
+        created_at=required_iso(row["created_at"]),
+        sent_at=from_iso(row["sent_at"]),
+    )
+
+
+def queue_deliveries(
+    db: Database,
+    *,
+    event_id: int,
+    provider: str,
+    kinds: tuple[str, ...],
+    revision: int,
+    now: datetime,
+) -> int:
+    """Queue the messages an event (or its revision) owes its subscribers; return how many.
+
+    A channel that already got an alert about this event gets an update; one that did not
+    (the event only now matches its kinds) gets an alert. Call it inside the transaction
+    that stored the event.
+    """
+    queued = 0
+    for subscription in matching_subscriptions(db, provider, kinds):
+        alerted = db.execute(
+            "SELECT 1 FROM deliveries WHERE event_id = ? AND subscription_id = ? "
+            "AND purpose = 'alert'",
+            [event_id, subscription.id],
+        ).fetchone()
+        purpose = "update" if alerted else "alert"
+        cursor = db.execute(
+            """INSERT OR IGNORE INTO deliveries (event_id, subscription_id, purpose, revision,
+               status, attempts, next_attempt_at, created_at)
+               VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)""",
+            [event_id, subscription.id, purpose, revision, to_iso(now), to_iso(now)],
+        )
+        queued += cursor.rowcount
+    return queued
+
+
+def due_deliveries(db: Database, now: datetime, limit: int = 100) -> list[DeliveryJob]:
+    """Return pending deliveries whose time has come, to channels that are not paused."""
+    rows = db.query(
+        """SELECT deliveries.* FROM deliveries
+           JOIN subscriptions ON subscriptions.id = deliveries.subscription_id
+           WHERE deliveries.status = 'pending' AND deliveries.next_attempt_at <= ?
+             AND subscriptions.paused_reason IS NULL
+           ORDER BY deliveries.next_attempt_at, deliveries.id LIMIT ?""",
+        [to_iso(now), limit],
+    )
+    jobs = []
+    for row in rows:
+        delivery = _delivery(row)
+        event = get_event(db, delivery.event_id)
+        subscription = get_subscription(db, delivery.subscription_id)
+        if event is not None and subscription is not None:
+            jobs.append(DeliveryJob(delivery, event, subscription))
+    return jobs
+
+
+def alert_ref(db: Database, event_id: int, subscription_id: int) -> str | None:
+    """Return the platform's reference to the alert sent about an event, to thread updates."""
+    row = db.execute(
+        "SELECT message_ref FROM deliveries WHERE event_id = ? AND subscription_id = ? "
+        "AND purpose = 'alert' AND status = 'sent'",
+        [event_id, subscription_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def mark_sent(db: Database, delivery_id: int, now: datetime, message_ref: str | None) -> None:
+    """Record that a delivery reached its channel."""
+    db.execute(
+        """UPDATE deliveries SET status = 'sent', sent_at = ?, message_ref = ?,
+           attempts = attempts + 1, last_error = NULL WHERE id = ?""",
+        [to_iso(now), message_ref, delivery_id],
+    )
+
+
+def mark_retry(db: Database, delivery_id: int, error: str, next_attempt_at: datetime) -> None:
+    """Record a failed attempt that will be tried again at `next_attempt_at`."""
+    db.execute(
+        """UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+           WHERE id = ?""",
+        [error, to_iso(next_attempt_at), delivery_id],
+    )
+
+
+def mark_failed(db: Database, delivery_id: int, error: str) -> None:
+    """Record that a delivery gave up; `exitplan deliveries --failed` shows it."""
+    db.execute(
+        """UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?
+           WHERE id = ?""",
+        [error, delivery_id],
+    )
+
+
+def retry_failed(db: Database, now: datetime) -> int:
+    """Put every failed delivery back in the queue; return how many."""
+    cursor = db.execute(
+        """UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?
+           WHERE status = 'failed'""",
+        [to_iso(now)],
+    )
+    return cursor.rowcount
+
+
+def list_deliveries(db: Database, *, status: str | None = None, limit: int = 100) -> list[Delivery]:
+    """Return deliveries, newest first, optionally of one status."""
+    where = "status = ?" if status else None
+    params = [status] if status else []
+    rows = db.table("deliveries").rows_where(where, params, order_by="id DESC", limit=limit)
+    return [_delivery(row) for row in rows]
+
+
+def count_deliveries(db: Database, status: str | None = None) -> int:
+    """Count deliveries, optionally of one status."""
+    if status is None:
+        return int(db.execute("SELECT count(*) FROM deliveries").fetchone()[0])
+    sql = "SELECT count(*) FROM deliveries WHERE status = ?"
+    return int(db.execute(sql, [status]).fetchone()[0])

@@ -1,0 +1,116 @@
+"""Entries of feeds, and the one transaction that stores a poll's findings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import dump_json, to_iso
+from storage.deliveries import queue_deliveries
+from storage.events import upsert_event
+from storage.model import EntryWrite, SaveResult
+
+
+def known_hashes(db: Database, feed_id: int) -> dict[str, str]:
+    """Map each stored entry key of a feed to its content hash."""
+    rows = db.execute("SELECT key, content_hash FROM entries WHERE feed_id = ?", [feed_id])
+    return {key: content_hash or "" for key, content_hash in rows.fetchall()}
+
+
+def count_entries(db: Database, feed_id: int | None = None) -> int:
+    """Count stored entries, of one feed or of all."""
+    if feed_id is None:
+        return int(db.execute("SELECT count(*) FROM entries").fetchone()[0])
+    sql = "SELECT count(*) FROM entries WHERE feed_id = ?"
+    return int(db.execute(sql, [feed_id]).fetchone()[0])
+
+
+def save_entries(
+    db: Database,
+    feed_id: int,
+    writes: Sequence[EntryWrite],
+    now: datetime,
+    next_poll_at: datetime,
+    *,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+    body_hash: str | None,
+) -> SaveResult:
+    """Store a successful poll in one transaction: entries, events and their outbox rows.
+
+    The feed's first successful poll is its baseline: events are stored (they show in
+    `status` and `events`) but nothing is queued for delivery.
+    """
+    new_entries = updated_entries = deliveries = 0
+    event_ids: list[int] = []
+    with db.atomic():
+        feed = db.table("feeds").get(feed_id)
+        baseline = not feed["baselined"]
+        for write in writes:
+            entry_id, is_new = _upsert_entry(db, feed_id, write, now)
+            if is_new:
+                new_entries += 1
+            else:
+                updated_entries += 1
+            change = upsert_event(
+                db,
+                write,
+                entry_id=entry_id,
+                feed_id=feed_id,
+                provider=feed["provider"],
+                now=now,
+                baseline=baseline,
+            )
+            event_ids.append(change.event_id)
+            if change.material and not baseline:
+                deliveries += queue_deliveries(
+                    db,
+                    event_id=change.event_id,
+                    provider=feed["provider"],
+                    kinds=write.kinds,
+                    revision=change.revision,
+                    now=now,
+                )
+        db.table("feeds").update(
+            feed_id,
+            {
+                "baselined": 1,
+                "etag": etag,
+                "last_modified": last_modified,
+                "body_hash": body_hash,
+                "failure_count": 0,
+                "last_error_kind": None,
+                "last_error": None,
+                "last_status": status,
+                "last_polled_at": to_iso(now),
+                "last_success_at": to_iso(now),
+                "next_poll_at": to_iso(next_poll_at),
+            },
+        )
+    return SaveResult(new_entries, updated_entries, tuple(event_ids), deliveries)
+
+
+def _upsert_entry(db: Database, feed_id: int, write: EntryWrite, now: datetime) -> tuple[int, bool]:
+    values: dict[str, Any] = {
+        "title": write.title,
+        "link": write.link,
+        "published": to_iso(write.published) if write.published else None,
+        "updated": to_iso(write.updated) if write.updated else None,
+        "text": write.text,
+        "categories": dump_json(write.categories),
+        "content_hash": write.content_hash,
+        "last_changed": to_iso(now),
+    }
+    found = db.execute(
+        "SELECT id FROM entries WHERE feed_id = ? AND key = ?", [feed_id, write.key]
+    ).fetchone()
+    if found is not None:
+        db.table("entries").update(found[0], values)
+        return int(found[0]), False
+    values.update({"feed_id": feed_id, "key": write.key, "first_seen": to_iso(now)})
+    db.table("entries").insert(values)
+    return int(db.execute("SELECT last_insert_rowid()").fetchone()[0]), True

@@ -1,0 +1,184 @@
+"""The feeds table: which feeds to poll and the state each poll leaves behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import from_iso, to_iso
+from storage.model import Feed, FeedSource
+
+
+def _feed(row: dict[str, Any]) -> Feed:
+    return Feed(
+        id=row["id"],
+        provider=row["provider"],
+        url=row["url"],
+        role=row["role"],
+        source=row["source"],
+        active=bool(row["active"]),
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        baselined=bool(row["baselined"]),
+        failure_count=row["failure_count"] or 0,
+        last_error_kind=row["last_error_kind"],
+        last_error=row["last_error"],
+        last_status=row["last_status"],
+        next_poll_at=from_iso(row["next_poll_at"]),
+        last_polled_at=from_iso(row["last_polled_at"]),
+        last_success_at=from_iso(row["last_success_at"]),
+    )
+
+
+def sync_feeds(db: Database, sources: Iterable[FeedSource], now: datetime) -> int:
+    """Make the feeds table match the catalog and config: add new feeds, retire dropped ones.
+
+    Feeds added by users (`source == "user"`) are never retired here. Returns how many
+    feeds were added.
+    """
+    wanted = {source.url: source for source in sources}
+    added = 0
+    with db.atomic():
+        existing = {row["url"]: row for row in db.table("feeds").rows}
+        for url, source in wanted.items():
+            row = existing.get(url)
+            if row is None:
+                db.table("feeds").insert(
+                    {
+                        "provider": source.provider,
+                        "url": url,
+                        "role": source.role,
+                        "source": source.source,
+                        "active": 1,
+                        "baselined": 0,
+                        "failure_count": 0,
+                        "created_at": to_iso(now),
+                    }
+                )
+                added += 1
+            elif (
+                not row["active"]
+                or row["role"] != source.role
+                or row["provider"] != source.provider
+            ):
+                db.table("feeds").update(
+                    row["id"], {"active": 1, "role": source.role, "provider": source.provider}
+                )
+        for url, row in existing.items():
+            if url not in wanted and row["source"] != "user" and row["active"]:
+                db.table("feeds").update(row["id"], {"active": 0})
+    return added
+
+
+def add_feed(db: Database, source: FeedSource, now: datetime) -> Feed:
+    """Add one feed (or reactivate it) and return it."""
+    with db.atomic():
+        rows = list(db.table("feeds").rows_where("url = ?", [source.url]))
+        if rows:
+            db.table("feeds").update(rows[0]["id"], {"active": 1})
+            return get_feed(db, rows[0]["id"])
+        db.table("feeds").insert(
+            {
+                "provider": source.provider,
+                "url": source.url,
+                "role": source.role,
+                "source": source.source,
+                "active": 1,
+                "baselined": 0,
+                "failure_count": 0,
+                "created_at": to_iso(now),
+            }
+        )
+        feed_id = db.execute("SELECT last_insert_rowid()").fetchone()[0]
+    return get_feed(db, feed_id)
+
+
+def get_feed(db: Database, feed_id: int) -> Feed:
+    """Return one feed by id."""
+    return _feed(db.table("feeds").get(feed_id))
+
+
+def list_feeds(
+    db: Database, provider: str | None = None, *, active_only: bool = True
+) -> list[Feed]:
+    """Return feeds, optionally of one provider, ordered by provider and URL."""
+    clauses, params = [], []
+    if provider is not None:
+        clauses.append("provider = ?")
+        params.append(provider)
+    if active_only:
+        clauses.append("active = 1")
+    where = " AND ".join(clauses) or None
+    rows = db.table("feeds").rows_where(where, params, order_by="provider, url")
+    return [_feed(row) for row in rows]
+
+
+def due_feeds(db: Database, now: datetime, limit: int | None = None) -> list[Feed]:
+    """Return the active feeds whose next poll time has come, the longest-waiting first."""
+    rows = db.table("feeds").rows_where(
+        "active = 1 AND (next_poll_at IS NULL OR next_poll_at <= ?)",
+        [to_iso(now)],
+        order_by="coalesce(next_poll_at, '') , id",
+        limit=limit,
+    )
+    return [_feed(row) for row in rows]
+
+
+def record_unchanged(
+    db: Database,
+    feed_id: int,
+    now: datetime,
+    next_poll_at: datetime,
+    *,
+    status: int,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> None:
+    """Record a poll that found nothing new (304, or a body identical to the last one)."""
+    changes: dict[str, Any] = {
+        "failure_count": 0,
+        "last_error_kind": None,
+        "last_error": None,
+        "last_status": status,
+        "last_polled_at": to_iso(now),
+        "last_success_at": to_iso(now),
+        "next_poll_at": to_iso(next_poll_at),
+    }
+    if etag is not None:
+        changes["etag"] = etag
+    if last_modified is not None:
+        changes["last_modified"] = last_modified
+    db.table("feeds").update(feed_id, changes)
+
+
+def record_failure(
+    db: Database,
+    feed_id: int,
+    now: datetime,
+    next_poll_at: datetime,
+    *,
+    error_kind: str,
+    error: str,
+    status: int | None = None,
+) -> Feed:
+    """Record a failed poll: count it, keep the error, and schedule the retry."""
+    with db.atomic():
+        db.execute(
+            """UPDATE feeds SET failure_count = failure_count + 1, last_error_kind = ?,
+               last_error = ?, last_status = ?, last_polled_at = ?, next_poll_at = ?
+               WHERE id = ?""",
+            [error_kind, error, status, to_iso(now), to_iso(next_poll_at), feed_id],
+        )
+    return get_feed(db, feed_id)
+
+
+def move_feed(db: Database, feed_id: int, new_url: str) -> bool:
+    """Point a feed at the URL it permanently redirected to; False if that URL is taken."""
+    if list(db.table("feeds").rows_where("url = ? AND id != ?", [new_url, feed_id])):
+        return False
+    db.table("feeds").update(feed_id, {"url": new_url})
+    return True

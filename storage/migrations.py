@@ -1,0 +1,148 @@
+"""The schema, as numbered forward-only migrations. Never edit one that has shipped."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+MIGRATIONS = Migrations("exitplan")
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    """Providers added by users, feeds, entries, events, subscriptions and the outbox."""
+    db.table("providers").create(
+        {
+            "slug": str,
+            "name": str,
+            "aliases": str,
+            "homepage": str,
+            "category": str,
+            "created_at": str,
+        },
+        pk="slug",
+    )
+    db.table("feeds").create(
+        {
+            "id": int,
+            "provider": str,
+            "url": str,
+            "role": str,
+            "source": str,
+            "active": int,
+            "etag": str,
+            "last_modified": str,
+            "body_hash": str,
+            "baselined": int,
+            "failure_count": int,
+            "last_error_kind": str,
+            "last_error": str,
+            "last_status": int,
+            "next_poll_at": str,
+            "last_polled_at": str,
+            "last_success_at": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"provider", "url", "role", "source"},
+        defaults={"active": 1, "baselined": 0, "failure_count": 0},
+    )
+    db.table("feeds").create_index(["url"], unique=True)
+    db.table("feeds").create_index(["provider"])
+    db.table("entries").create(
+        {
+            "id": int,
+            "feed_id": int,
+            "key": str,
+            "title": str,
+            "link": str,
+            "published": str,
+            "updated": str,
+            "text": str,
+            "categories": str,
+            "content_hash": str,
+            "first_seen": str,
+            "last_changed": str,
+        },
+        pk="id",
+        foreign_keys=[("feed_id", "feeds", "id")],
+        not_null={"feed_id", "key"},
+    )
+    db.table("entries").create_index(["feed_id", "key"], unique=True)
+    db.table("events").create(
+        {
+            "id": int,
+            "entry_id": int,
+            "feed_id": int,
+            "provider": str,
+            "title": str,
+            "link": str,
+            "published": str,
+            "kinds": str,
+            "severity": str,
+            "evidence": str,
+            "deadline": str,
+            "deadline_phrase": str,
+            "state": str,
+            "baseline": int,
+            "revision": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("entry_id", "entries", "id"), ("feed_id", "feeds", "id")],
+        not_null={"entry_id", "provider"},
+        defaults={"baseline": 0, "revision": 1},
+    )
+    db.table("events").create_index(["entry_id"], unique=True)
+    db.table("events").create_index(["provider", "published"])
+    db.table("events").create_index(["deadline"])
+    db.table("subscriptions").create(
+        {
+            "id": int,
+            "platform": str,
+            "workspace": str,
+            "channel": str,
+            "provider": str,
+            "kinds": str,
+            "paused_reason": str,
+            "paused_at": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"platform", "workspace", "channel", "provider", "kinds"},
+    )
+    db.table("subscriptions").create_index(
+        ["platform", "workspace", "channel", "provider"], unique=True
+    )
+    db.table("subscriptions").create_index(["provider"])
+    db.table("deliveries").create(
+        {
+            "id": int,
+            "event_id": int,
+            "subscription_id": int,
+            "purpose": str,
+            "revision": int,
+            "status": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "message_ref": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        foreign_keys=[("event_id", "events", "id"), ("subscription_id", "subscriptions", "id")],
+        not_null={"event_id", "subscription_id", "purpose", "status"},
+        defaults={"attempts": 0, "revision": 1},
+    )
+    db.table("deliveries").create_index(
+        ["event_id", "subscription_id", "purpose", "revision"], unique=True
+    )
+    db.table("deliveries").create_index(["status", "next_attempt_at"])
+
+
+@MIGRATIONS(transactional=False)
+def m002_wal(db: Database) -> None:
+    """Write-ahead logging, so readers never block the poller."""
+    db.enable_wal()

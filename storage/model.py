@@ -1,0 +1,166 @@
+"""Frozen records that storage returns and takes; plain strings, ids and datetimes only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+DeliveryStatus = Literal["pending", "sent", "failed"]
+DeliveryPurpose = Literal["alert", "update"]
+
+#: A subscription kind that asks for every announcement, unclassified ones included.
+ALL_KINDS = "all"
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed exitplan polls, with the state the poller keeps between cycles."""
+
+    id: int
+    provider: str
+    url: str
+    role: str
+    source: str
+    active: bool
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    baselined: bool
+    failure_count: int
+    last_error_kind: str | None
+    last_error: str | None
+    last_status: int | None
+    next_poll_at: datetime | None
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """A feed that should exist: which provider it belongs to, its URL and role."""
+
+    provider: str
+    url: str
+    role: str
+    source: str = "catalog"
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """A stored piece of evidence: the label it supports, the phrase and the reason."""
+
+    label: str
+    phrase: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EntryWrite:
+    """A new or changed feed entry with its classification, ready to store."""
+
+    key: str
+    title: str
+    link: str | None
+    published: datetime | None
+    updated: datetime | None
+    text: str
+    categories: tuple[str, ...]
+    content_hash: str
+    kinds: tuple[str, ...]
+    severity: str
+    evidence: tuple[EvidenceRecord, ...]
+    deadline: date | None
+    deadline_phrase: str | None
+    state: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A classified announcement of one provider, with what decided it."""
+
+    id: int
+    entry_id: int
+    feed_id: int
+    provider: str
+    title: str
+    link: str | None
+    published: datetime | None
+    kinds: tuple[str, ...]
+    severity: str
+    evidence: tuple[EvidenceRecord, ...]
+    deadline: date | None
+    deadline_phrase: str | None
+    state: str | None
+    baseline: bool
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    feed_role: str = "news"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A channel's wish to hear about some kinds of news from one provider."""
+
+    id: int
+    platform: str
+    workspace: str
+    channel: str
+    provider: str
+    kinds: tuple[str, ...]
+    paused_reason: str | None
+    paused_at: datetime | None
+    created_at: datetime
+
+    @property
+    def active(self) -> bool:
+        """True unless the subscription was paused (by a person or by a chat error)."""
+        return self.paused_reason is None
+
+    def wants(self, kinds: tuple[str, ...]) -> bool:
+        """True when an event of these kinds should reach this channel."""
+        if ALL_KINDS in self.kinds:
+            return True
+        return bool(set(kinds) & set(self.kinds))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message the dispatcher owes one channel about one event."""
+
+    id: int
+    event_id: int
+    subscription_id: int
+    purpose: DeliveryPurpose
+    revision: int
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    message_ref: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UserProvider:
+    """A provider someone added with `exitplan providers add`, with its feeds."""
+
+    slug: str
+    name: str
+    aliases: tuple[str, ...]
+    homepage: str | None
+    category: str
+    feeds: tuple[FeedSource, ...]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What one successful poll of one feed stored."""
+
+    new_entries: int
+    updated_entries: int
+    events: tuple[int, ...]
+    deliveries: int

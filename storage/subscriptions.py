@@ -1,0 +1,158 @@
+"""Subscriptions: which channel hears about which provider, and which kinds of news."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import dump_json, from_iso, load_json_list, required_iso, to_iso
+from storage.model import Subscription
+
+
+def _subscription(row: dict[str, Any]) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        platform=row["platform"],
+        workspace=row["workspace"],
+        channel=row["channel"],
+        provider=row["provider"],
+        kinds=tuple(load_json_list(row["kinds"])),
+        paused_reason=row["paused_reason"],
+        paused_at=from_iso(row["paused_at"]),
+        created_at=required_iso(row["created_at"]),
+    )
+
+
+def subscribe(
+    db: Database,
+    *,
+    platform: str,
+    workspace: str,
+    channel: str,
+    provider: str,
+    kinds: tuple[str, ...],
+    now: datetime,
+) -> tuple[Subscription, bool]:
+    """Subscribe a channel to a provider, or change the kinds of an existing subscription.
+
+    Returns the subscription and whether it is new. Subscribing again also resumes a
+    paused subscription.
+    """
+    with db.atomic():
+        found = _find(db, platform, workspace, channel, provider)
+        if found is not None:
+            db.table("subscriptions").update(
+                found["id"],
+                {
+                    "kinds": dump_json(kinds),
+                    "paused_reason": None,
+                    "paused_at": None,
+                    "updated_at": to_iso(now),
+                },
+            )
+            return get_subscription_or_raise(db, found["id"]), False
+        db.table("subscriptions").insert(
+            {
+                "platform": platform,
+                "workspace": workspace,
+                "channel": channel,
+                "provider": provider,
+                "kinds": dump_json(kinds),
+                "created_at": to_iso(now),
+                "updated_at": to_iso(now),
+            }
+        )
+        new_id = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
+    return get_subscription_or_raise(db, new_id), True
+
+
+def unsubscribe(
+    db: Database, *, platform: str, workspace: str, channel: str, provider: str
+) -> bool:
+    """Remove a channel's subscription to a provider; False if there was none.
+
+    Its deliveries go with it, sent or not.
+    """
+    with db.atomic():
+        found = _find(db, platform, workspace, channel, provider)
+        if found is None:
+            return False
+        db.execute("DELETE FROM deliveries WHERE subscription_id = ?", [found["id"]])
+        db.table("subscriptions").delete(found["id"])
+    return True
+
+
+def list_subscriptions(
+    db: Database,
+    *,
+    platform: str | None = None,
+    workspace: str | None = None,
+    channel: str | None = None,
+    provider: str | None = None,
+) -> list[Subscription]:
+    """Return subscriptions, filtered by any of platform, workspace, channel and provider."""
+    filters = {
+        "platform": platform,
+        "workspace": workspace,
+        "channel": channel,
+        "provider": provider,
+    }
+    clauses = [f"{column} = ?" for column, value in filters.items() if value is not None]
+    params = [value for value in filters.values() if value is not None]
+    rows = db.table("subscriptions").rows_where(
+        " AND ".join(clauses) or None, params, order_by="platform, workspace, channel, provider"
+    )
+    return [_subscription(row) for row in rows]
+
+
+def matching_subscriptions(
+    db: Database, provider: str, kinds: tuple[str, ...]
+) -> list[Subscription]:
+    """Return the active subscriptions to a provider that want an event of these kinds."""
+    rows = db.table("subscriptions").rows_where(
+        "provider = ? AND paused_reason IS NULL", [provider], order_by="id"
+    )
+    return [sub for sub in map(_subscription, rows) if sub.wants(kinds)]
+
+
+def get_subscription(db: Database, subscription_id: int) -> Subscription | None:
+    """Return one subscription, or None."""
+    rows = list(db.table("subscriptions").rows_where("id = ?", [subscription_id]))
+    return _subscription(rows[0]) if rows else None
+
+
+def get_subscription_or_raise(db: Database, subscription_id: int) -> Subscription:
+    """Return one subscription that must exist."""
+    found = get_subscription(db, subscription_id)
+    if found is None:
+        raise LookupError(f"no subscription {subscription_id}")
+    return found
+
+
+def pause_subscription(db: Database, subscription_id: int, reason: str, now: datetime) -> None:
+    """Stop deliveries to one subscription and record why (a person or a chat error)."""
+    db.table("subscriptions").update(
+        subscription_id,
+        {"paused_reason": reason, "paused_at": to_iso(now), "updated_at": to_iso(now)},
+    )
+
+
+def resume_subscription(db: Database, subscription_id: int, now: datetime) -> None:
+    """Let a paused subscription receive deliveries again."""
+    db.table("subscriptions").update(
+        subscription_id, {"paused_reason": None, "paused_at": None, "updated_at": to_iso(now)}
+    )
+
+
+def _find(
+    db: Database, platform: str, workspace: str, channel: str, provider: str
+) -> dict[str, Any] | None:
+    rows = list(
+        db.table("subscriptions").rows_where(
+            "platform = ? AND workspace = ? AND channel = ? AND provider = ?",
+            [platform, workspace, channel, provider],
+        )
+    )
+    return rows[0] if rows else None
