@@ -1,0 +1,448 @@
+"""Fetch feeds over HTTP: conditional GET, size and time limits, redirects, closed error kinds.
+
+This module does HTTP only. Every failure becomes a `FetchResult` whose `error_kind` is
+one of `ErrorKind`; no aiohttp, ssl or zlib exception escapes `Fetcher.fetch`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.metadata
+import ssl
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from types import TracebackType
+from typing import Literal, Self
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+from yarl import URL
+
+ErrorKind = Literal[
+    "timeout",
+    "network",
+    "tls",
+    "dns",
+    "http_4xx",
+    "http_5xx",
+    "http_429",
+    "too_large",
+    "too_many_redirects",
+    "not_a_feed",
+    "bad_url",
+]
+Outcome = Literal["ok", "not_modified", "unchanged", "error"]
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_CHUNK = 64 * 1024
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("exitplan")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
+USER_AGENT = f"exitplan/{_version()} (+https://github.com/exitplan/exitplan)"
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """How long, how much and how many: the bounds every fetch keeps to (seconds, bytes)."""
+
+    connect_timeout: float = 10
+    read_timeout: float = 30
+    total_timeout: float = 60
+    max_bytes: int = 5_000_000
+    max_redirects: int = 5
+    concurrency: int = 50
+    per_host: int = 4
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """A feed URL with the validators and body hash remembered from the last fetch."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    previous_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one fetch gave: a body, "not modified", "unchanged", or an error of a known kind.
+
+    `new_url` is set on success when every redirect on the way was permanent (301/308),
+    so the caller can store the new address. `unchanged` means a 200 whose body hashed to
+    the request's `previous_hash`; the body is then dropped.
+    """
+
+    url: str
+    outcome: Outcome
+    body: bytes | None = None
+    body_hash: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    http_status: int | None = None
+    new_url: str | None = None
+    error_kind: ErrorKind | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    elapsed: float = 0.0
+    content_type: str | None = None
+
+
+class _Failure(Exception):
+    """A fetch that ended in one of the known error kinds (internal to this module)."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind: ErrorKind = kind
+        self.message = message
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+
+class Fetcher:
+    """Fetches feeds through one aiohttp session; use it as an async context manager.
+
+    `resolver` is handed to the TCP connector, so a caller can substitute name resolution
+    (an address guard, or a test resolver) without touching this class.
+    """
+
+    def __init__(
+        self,
+        limits: FetchLimits | None = None,
+        *,
+        resolver: AbstractResolver | None = None,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        self._limits = limits or FetchLimits()
+        self._resolver = resolver
+        self._user_agent = user_agent
+        self._session: aiohttp.ClientSession | None = None
+        self._slots = asyncio.Semaphore(self._limits.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Self:
+        limits = self._limits
+        connector = aiohttp.TCPConnector(
+            limit=limits.concurrency,
+            limit_per_host=limits.per_host,
+            ttl_dns_cache=300,
+            resolver=self._resolver,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=None,
+                connect=limits.connect_timeout,
+                sock_connect=limits.connect_timeout,
+                sock_read=limits.read_timeout,
+            ),
+            headers={
+                "User-Agent": self._user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": "gzip, deflate",
+            },
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the session and its connections; the fetcher cannot be used afterwards."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def fetch_many(
+        self,
+        requests: Sequence[FetchRequest],
+        now: datetime,
+        on_result: Callable[[FetchResult], None] | None = None,
+    ) -> list[FetchResult]:
+        """Fetch all requests concurrently; results come back in input order.
+
+        `on_result` is called with each result as it completes (e.g. for a progress bar).
+        """
+
+        async def fetch_one(request: FetchRequest) -> FetchResult:
+            result = await self.fetch(request, now)
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        return list(await asyncio.gather(*(fetch_one(request) for request in requests)))
+
+    async def fetch(self, request: FetchRequest, now: datetime) -> FetchResult:
+        """Fetch one feed; `now` (UTC-aware) dates a Retry-After given as an HTTP-date."""
+        session = self._session
+        if session is None:
+            raise RuntimeError("use the Fetcher inside `async with`")
+        try:
+            url = _check_url(request.url, "the feed URL")
+        except _Failure as failure:
+            return _error(request.url, failure)
+        host = f"{url.host}:{url.port}"
+        gate = self._hosts.setdefault(host, asyncio.Semaphore(self._limits.per_host))
+        # Wait for the host's turn before the clock starts, so a queue of feeds on one host
+        # does not eat their total timeout.
+        async with gate, self._slots:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            result = await self._fetch_timed(session, request, url, now)
+            return replace(result, elapsed=loop.time() - started)
+
+    async def _fetch_timed(
+        self, session: aiohttp.ClientSession, request: FetchRequest, url: URL, now: datetime
+    ) -> FetchResult:
+        limits = self._limits
+        timer = asyncio.timeout(limits.total_timeout)
+        try:
+            async with timer:
+                return await self._follow(session, request, url, now)
+        except _Failure as failure:
+            return _error(request.url, failure)
+        except TimeoutError as exc:
+            if timer.expired():
+                message = f"no complete answer within {limits.total_timeout:g} s"
+            elif isinstance(exc, aiohttp.ConnectionTimeoutError):
+                message = f"could not connect within {limits.connect_timeout:g} s"
+            else:
+                message = f"the server sent nothing for {limits.read_timeout:g} s"
+            return _error(request.url, _Failure("timeout", message))
+        except (aiohttp.ClientError, ssl.SSLError, OSError, ValueError) as exc:
+            # ValueError: malformed answers aiohttp or yarl reject outside ClientError.
+            return _error(request.url, _failure_from(exc))
+
+    async def _follow(
+        self, session: aiohttp.ClientSession, request: FetchRequest, url: URL, now: datetime
+    ) -> FetchResult:
+        headers: dict[str, str] = {}
+        if request.etag:
+            headers["If-None-Match"] = request.etag
+        if request.last_modified:
+            headers["If-Modified-Since"] = request.last_modified
+        permanent = True
+        for hop in range(self._limits.max_redirects + 1):
+            async with session.get(url, headers=headers, allow_redirects=False) as resp:
+                location = resp.headers.get("Location")
+                if resp.status in _REDIRECTS and location:
+                    url = _redirect_target(url, location)
+                    permanent = permanent and resp.status in _PERMANENT
+                    continue
+                new_url = str(url) if permanent and hop > 0 else None
+                return await self._answer(request, resp, new_url, now)
+        raise _Failure(
+            "too_many_redirects", f"more than {self._limits.max_redirects} redirects, last to {url}"
+        )
+
+    async def _answer(
+        self,
+        request: FetchRequest,
+        resp: aiohttp.ClientResponse,
+        new_url: str | None,
+        now: datetime,
+    ) -> FetchResult:
+        status = resp.status
+        etag = resp.headers.get("ETag")
+        last_modified = resp.headers.get("Last-Modified")
+        if status == 304:
+            return FetchResult(
+                url=request.url,
+                outcome="not_modified",
+                etag=etag or request.etag,
+                last_modified=last_modified or request.last_modified,
+                http_status=status,
+                new_url=new_url,
+            )
+        if 200 <= status < 300:
+            body = await self._read_body(resp)
+            digest = hashlib.sha256(body).hexdigest()
+            unchanged = digest == request.previous_hash
+            return FetchResult(
+                url=request.url,
+                outcome="unchanged" if unchanged else "ok",
+                body=None if unchanged else body,
+                body_hash=digest,
+                etag=etag,
+                last_modified=last_modified,
+                http_status=status,
+                new_url=new_url,
+                content_type=resp.headers.get("Content-Type"),
+            )
+        kind: ErrorKind = "http_4xx"
+        if status == 429:
+            kind = "http_429"
+        elif status >= 500:
+            kind = "http_5xx"
+        raise _Failure(
+            kind,
+            f"HTTP {status} {resp.reason or _phrase(status)}".rstrip(),
+            http_status=status,
+            retry_after=_parse_retry_after(resp.headers.get("Retry-After"), now),
+        )
+
+    async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
+        limit = self._limits.max_bytes
+        too_large = _Failure("too_large", f"the feed is larger than {limit:,} bytes")
+        if resp.content_length is not None and resp.content_length > limit:
+            raise too_large
+        inflater = _inflater_for(resp.headers.get("Content-Encoding", ""), limit)
+        parts: list[bytes] = []
+        received = 0
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            received += len(chunk)
+            if received > limit:
+                raise too_large
+            parts.append(inflater.feed(chunk) if inflater else chunk)
+        if inflater:
+            parts.append(inflater.flush())
+        return b"".join(parts)
+
+
+class _Inflater:
+    """Decompresses gzip or deflate a chunk at a time, never producing more than `limit` bytes."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self._encoding = encoding
+        self._limit = limit
+        self._produced = 0
+        self._obj: zlib._Decompress | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        if self._obj is None:
+            self._obj = zlib.decompressobj(self._wbits(data))
+        out: list[bytes] = []
+        try:
+            while data:
+                piece = self._obj.decompress(data, self._limit - self._produced + 1)
+                self._count(piece)
+                out.append(piece)
+                data = self._obj.unconsumed_tail
+        except zlib.error as exc:
+            raise _Failure("network", f"the {self._encoding} body is corrupt: {exc}") from exc
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        if self._obj is None:
+            return b""
+        rest = self._obj.flush()
+        self._count(rest)
+        return rest
+
+    def _count(self, piece: bytes) -> None:
+        self._produced += len(piece)
+        if self._produced > self._limit:
+            raise _Failure("too_large", f"the feed inflates past {self._limit:,} bytes")
+
+    def _wbits(self, first: bytes) -> int:
+        """Window bits for zlib: gzip framing, zlib framing, or a raw deflate stream."""
+        if self._encoding != "deflate":
+            return 16 + zlib.MAX_WBITS
+        # "deflate" is meant to be zlib-wrapped, but some servers send a raw stream.
+        wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and (first[0] << 8 | first[1]) % 31 == 0
+        return zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS
+
+
+def _inflater_for(content_encoding: str, limit: int) -> _Inflater | None:
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return _Inflater("deflate" if encoding == "deflate" else "gzip", limit)
+    raise _Failure(
+        "not_a_feed",
+        f"the server sent the body in the {encoding!r} encoding, which was not asked for",
+    )
+
+
+def _failure_from(exc: Exception) -> _Failure:
+    """Name the kind of a connection-level failure raised by aiohttp, ssl or the OS."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return _Failure("dns", f"cannot resolve {exc.host}: {exc.strerror}")
+    if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch | ssl.SSLError):
+        return _Failure("tls", f"TLS failed: {exc}")
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return _Failure("bad_url", f"unusable URL: {exc}")
+    return _Failure("network", str(exc) or type(exc).__name__)
+
+
+def _check_url(text: str, what: str) -> URL:
+    try:
+        url = URL(text)
+    except (TypeError, ValueError) as exc:
+        raise _Failure("bad_url", f"{what} {text!r} is not a valid URL") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise _Failure("bad_url", f"{what} {text!r} is not an http(s) URL")
+    return url
+
+
+def _redirect_target(current: URL, location: str) -> URL:
+    try:
+        target = current.join(URL(location))
+    except (TypeError, ValueError) as exc:
+        raise _Failure("bad_url", f"redirected to {location!r}, which is not a valid URL") from exc
+    return _check_url(str(target.with_fragment(None)), "redirected to")
+
+
+def _parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _error(url: str, failure: _Failure) -> FetchResult:
+    return FetchResult(
+        url=url,
+        outcome="error",
+        http_status=failure.http_status,
+        error_kind=failure.kind,
+        error=failure.message,
+        retry_after=failure.retry_after,
+    )
