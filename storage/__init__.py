@@ -6,6 +6,7 @@
 from storage.db import StorageError, backup_db, open_db, schema_version
 from storage.model import (
     ALL_KINDS,
+    EVERY_PROVIDER,
     Delivery,
     EntryWrite,
     Event,
@@ -19,6 +20,7 @@ from storage.model import (
 
 __all__ = [
     "ALL_KINDS",
+    "EVERY_PROVIDER",
     "Delivery",
     "EntryWrite",
     "Event",

@@ -96,3 +96,9 @@ def load_json_list(text: str | None) -> list[Any]:
         return []
     loaded = json.loads(text)
     return loaded if isinstance(loaded, list) else []
+
+
+def housekeep(db: Database) -> None:
+    """Daily upkeep: fold the write-ahead log back into the file and refresh statistics."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.execute("PRAGMA optimize")

@@ -11,6 +11,8 @@ DeliveryPurpose = Literal["alert", "update"]
 
 #: A subscription kind that asks for every announcement, unclassified ones included.
 ALL_KINDS = "all"
+#: The provider of a subscription to every provider.
+EVERY_PROVIDER = "*"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.db import dump_json, from_iso, load_json_list, required_iso, to_iso
-from storage.model import Subscription
+from storage.model import EVERY_PROVIDER, Subscription
 
 
 def _subscription(row: dict[str, Any]) -> Subscription:
@@ -110,9 +110,9 @@ def list_subscriptions(
 def matching_subscriptions(
     db: Database, provider: str, kinds: tuple[str, ...]
 ) -> list[Subscription]:
-    """Return the active subscriptions to a provider that want an event of these kinds."""
+    """Return the active subscriptions to a provider (or to every provider) wanting these kinds."""
     rows = db.table("subscriptions").rows_where(
-        "provider = ? AND paused_reason IS NULL", [provider], order_by="id"
+        "provider IN (?, ?) AND paused_reason IS NULL", [provider, EVERY_PROVIDER], order_by="id"
     )
     return [sub for sub in map(_subscription, rows) if sub.wants(kinds)]
 

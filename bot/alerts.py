@@ -1,0 +1,87 @@
+"""Alerts: what the bot tells a channel about an event, independent of any chat platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from storage import Event
+
+_KIND_LABELS = {
+    "shutdown": "Shutdown",
+    "data_loss": "Data loss",
+    "security": "Security",
+    "price_change": "Price change",
+    "outage": "Outage",
+}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One message about one event, ready for an adapter to render."""
+
+    event_id: int
+    purpose: str  # "alert" for the first message, "update" for a later revision
+    provider: str
+    provider_name: str
+    title: str
+    link: str | None
+    kinds: tuple[str, ...]
+    severity: str
+    published: datetime | None
+    deadline: date | None
+    days_left: int | None
+    deadline_phrase: str | None
+    state: str | None
+    evidence: tuple[tuple[str, str], ...]
+    summary: str
+
+    @property
+    def headline(self) -> str:
+        """Kind and severity at a glance, e.g. "SHUTDOWN · high"."""
+        kinds = " + ".join(kind_label(kind).upper() for kind in self.kinds) or "NEWS"
+        prefix = "UPDATE: " if self.purpose == "update" else ""
+        return f"{prefix}{kinds} · {self.severity}"
+
+
+def kind_label(kind: str) -> str:
+    """A person's name for a kind: "price_change" -> "Price change"."""
+    return _KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
+def days_left(deadline: date | None, today: date) -> int | None:
+    """Whole days from today until the deadline (negative once it has passed)."""
+    return None if deadline is None else (deadline - today).days
+
+
+def summarise(text: str, limit: int = 280) -> str:
+    """The first sentences of an entry's text, cut at a word boundary."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def build_alert(event: Event, *, provider_name: str, purpose: str, today: date) -> Alert:
+    """Turn a stored event into an alert for one channel."""
+    evidence = tuple(
+        (item.label, item.phrase) for item in event.evidence if not item.label.startswith("not:")
+    )
+    return Alert(
+        event_id=event.id,
+        purpose=purpose,
+        provider=event.provider,
+        provider_name=provider_name,
+        title=event.title,
+        link=event.link,
+        kinds=event.kinds,
+        severity=event.severity,
+        published=event.published,
+        deadline=event.deadline,
+        days_left=days_left(event.deadline, today),
+        deadline_phrase=event.deadline_phrase,
+        state=event.state,
+        evidence=evidence,
+        summary=summarise(event.text),
+    )

@@ -1,0 +1,165 @@
+"""The `exitplan` command line: a thin shell over the core, the watcher and storage."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot import commands
+from bot.settings import SettingsError, load_settings
+from storage import StorageError
+
+Handler = Callable[[argparse.Namespace], int]
+
+_DESCRIPTION = (
+    "exitplan watches cloud and storage providers' status pages and blogs, and warns "
+    "your channels when one announces a shutdown, a price change, data loss, a breach "
+    "or an outage."
+)
+_EPILOG = (
+    "Settings come from --config (or EXITPLAN_CONFIG) and EXITPLAN_* environment "
+    "variables; see README.md. Each command has its own --help."
+)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML settings file (default: $EXITPLAN_CONFIG, else built-in defaults)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree, with help for every command."""
+    parser = argparse.ArgumentParser(prog="exitplan", description=_DESCRIPTION, epilog=_EPILOG)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _add_common(p)
+        p.set_defaults(handler=handler)
+        return p
+
+    command("run", "poll feeds, send alerts and reminders until stopped (Ctrl-C)", commands.run)
+
+    p = command("poll", "poll the feeds that are due and send what they found", commands.poll)
+    p.add_argument("--once", action="store_true", help="one cycle, print a summary, exit")
+    p.add_argument(
+        "--now",
+        action="store_true",
+        help="with --once: poll every feed now, even those not due or backing off",
+    )
+
+    p = command(
+        "providers",
+        "list known providers (or those matching QUERY); `providers add` adds one",
+        commands.providers,
+    )
+    p.add_argument("query", nargs="?", default="", help="part of a name, alias or category")
+
+    p = command("events", "list classified announcements, newest first", commands.events)
+    p.add_argument("--provider", help="only this provider (name or alias)")
+    p.add_argument("--kind", action="append", default=[], help="only this kind (repeatable)")
+    p.add_argument("--since", help="only since this date (YYYY-MM-DD) or age (e.g. 30d)")
+    p.add_argument("--all", action="store_true", help="include unclassified news")
+    p.add_argument("--limit", type=int, default=30, help="at most this many (default 30)")
+
+    p = command("subscribe", "send a provider's alerts to the console", commands.subscribe_cmd)
+    p.add_argument("provider", help="provider name or alias, or `all`")
+    p.add_argument(
+        "--kinds",
+        nargs="+",
+        default=[],
+        metavar="KIND",
+        help="shutdown data_loss security price_change outage all (default: all but outage)",
+    )
+    p = command("unsubscribe", "stop a provider's alerts on the console", commands.unsubscribe_cmd)
+    p.add_argument("provider", help="provider name or alias, or `all`")
+    command("subscriptions", "list the console's subscriptions", commands.subscriptions)
+
+    p = command(
+        "status",
+        "a provider's open incidents, recent announcements, deadlines and feeds",
+        commands.status,
+    )
+    p.add_argument("provider", help="provider name or alias")
+
+    p = command("check", "classify a text and show the evidence", commands.check)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("text", nargs="?", help="the announcement text")
+    source.add_argument("--file", type=Path, help="read the text from a file ('-' for stdin)")
+    source.add_argument("--url", help="fetch a feed and classify each of its entries")
+    p.add_argument("--published", help="publication date, for relative deadlines (YYYY-MM-DD)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("eval", "measure the classifier on a labelled corpus (JSON lines)", commands.eval_)
+    p.add_argument(
+        "corpus", type=Path, help="JSON lines with id, title, text, published, kinds, deadline"
+    )
+    p.add_argument("--predictions", type=Path, metavar="FILE", help="write one JSON line per item")
+
+    p = command(
+        "deliveries",
+        "list outbox rows; `deliveries retry` resends failed ones",
+        commands.deliveries,
+    )
+    p.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    p.add_argument("--failed", action="store_true", help="only failed deliveries")
+
+    p = command("db", "database maintenance", commands.db_info)
+    db_sub = p.add_subparsers(dest="db_command", metavar="ACTION")
+    backup = db_sub.add_parser("backup", help="copy the live database (SQLite online backup)")
+    _add_common(backup)
+    backup.add_argument("path", type=Path, help="where to write the copy")
+    backup.set_defaults(handler=commands.db_backup)
+    return parser
+
+
+def build_providers_add_parser() -> argparse.ArgumentParser:
+    """`exitplan providers add`: its own parser, since `providers` takes a free query."""
+    p = argparse.ArgumentParser(
+        prog="exitplan providers add",
+        description="Add a provider (or another feed of a known provider) to watch.",
+    )
+    _add_common(p)
+    p.add_argument("slug", help="short lowercase name, e.g. acme-cloud (a known slug extends it)")
+    p.add_argument("url", help="the feed's http(s) URL (RSS or Atom)")
+    p.add_argument("--name", help="display name (default: the slug)")
+    p.add_argument("--role", choices=["status", "news"], default="news", help="default: news")
+    p.set_defaults(handler=commands.providers_add, command="providers add")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit status (0 ok, 1 failed, 2 bad usage or settings)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:2] == ["providers", "add"]:
+        args = build_providers_add_parser().parse_args(args_list[2:])
+    else:
+        args = build_parser().parse_args(args_list)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        args.settings = load_settings(args.config)
+        if not args.verbose:
+            logging.getLogger().setLevel(
+                args.settings.log_level if args.command == "run" else "WARNING"
+            )
+        handler: Handler = args.handler
+        return handler(args)
+    except SettingsError as error:
+        print(f"exitplan: {error}", file=sys.stderr)
+        return 2
+    except StorageError as error:
+        print(f"exitplan: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

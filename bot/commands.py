@@ -1,0 +1,434 @@
+"""What each `exitplan` command does; bot/cli.py parses the arguments and calls these."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from datetime import UTC, date, datetime, timedelta
+
+from bot import core
+from bot.console import ConsoleNotifier, clean
+from bot.notify import Target
+from bot.progress import ProgressBar
+from bot.runner import Runner, utc_now
+from bot.runtime import CONSOLE_WORKSPACE, Runtime, open_runtime
+from bot.settings import Settings
+from feeds.classify import classify
+from feeds.evaluate import evaluate, format_report, load_corpus, prediction_record
+from feeds.fetch import Fetcher, FetchLimits, FetchRequest, FetchResult
+from feeds.model import DEFAULT_KINDS, Classification
+from feeds.parse import NotAFeed, parse_feed
+from feeds.watcher import PollSummary, poll_once
+from storage import EVERY_PROVIDER, FeedSource, backup_db, schema_version
+from storage.deliveries import count_deliveries, list_deliveries, retry_failed
+from storage.entries import count_entries
+from storage.events import count_events, list_events
+from storage.providers import add_user_provider
+from storage.subscriptions import list_subscriptions, subscribe
+
+_AGE = re.compile(r"^(\d+)([dhw])$")
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def _console(settings: Settings) -> Target:
+    return Target("console", CONSOLE_WORKSPACE, settings.console_channel)
+
+
+def _print_reply(reply: core.Reply) -> int:
+    stream = sys.stdout if reply.ok else sys.stderr
+    print(clean(reply.text), file=stream)
+    return 0 if reply.ok else 1
+
+
+def _open(args: argparse.Namespace, *, sync: bool = True) -> Runtime:
+    settings: Settings = args.settings
+    return open_runtime(settings, utc_now(), sync=sync)
+
+
+def _ensure_console_default(rt: Runtime) -> None:
+    """Without chat tokens and without any subscription, the console hears every provider."""
+    if rt.settings.chat_configured or list_subscriptions(rt.db):
+        return
+    target = _console(rt.settings)
+    subscribe(
+        rt.db,
+        platform=target.platform,
+        workspace=target.workspace,
+        channel=target.channel,
+        provider=EVERY_PROVIDER,
+        kinds=DEFAULT_KINDS,
+        now=utc_now(),
+    )
+    print(
+        "No subscriptions yet: the console will show shutdowns, data loss, security and "
+        "price news from every provider. Narrow it with `exitplan subscribe PROVIDER` "
+        "and `exitplan unsubscribe all`.",
+        file=sys.stderr,
+    )
+
+
+def _print_summary(summary: PollSummary) -> None:
+    line = (
+        f"Polled {summary.polled} feed(s): {summary.not_modified} not modified, "
+        f"{summary.new_entries} new and {summary.updated_entries} updated entries, "
+        f"{summary.events} classified, {summary.alerts_queued} alert(s) queued, "
+        f"{len(summary.failures)} failure(s)."
+    )
+    print(line, file=sys.stderr)
+    if summary.baselined:
+        print(
+            f"{summary.baselined} feed(s) read for the first time: their entries are a "
+            "silent baseline (see `exitplan events`); only news from now on is alerted.",
+            file=sys.stderr,
+        )
+    for failure in summary.failures:
+        print(
+            f"  failed: {failure.provider} {failure.url} — {failure.kind}: {failure.message} "
+            f"(retried later with backoff; {failure.failures_in_a_row} in a row)",
+            file=sys.stderr,
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    """`exitplan run`: the main job."""
+    rt = _open(args)
+    _ensure_console_default(rt)
+    notifiers = {"console": ConsoleNotifier(sys.stdout)}
+    if rt.settings.chat_configured:
+        print(
+            "A Slack or Discord token is set, but this version sends to the console only.",
+            file=sys.stderr,
+        )
+    runner = Runner(rt, notifiers)
+    runner.install_signal_handlers()
+    print(
+        f"exitplan is watching {len(rt.catalog)} providers; database {rt.settings.db_path}. "
+        "Ctrl-C stops it.",
+        file=sys.stderr,
+    )
+    try:
+        runner.run()
+    finally:
+        rt.close()
+    return 0
+
+
+def poll(args: argparse.Namespace) -> int:
+    """`exitplan poll [--once]`."""
+    rt = _open(args)
+    _ensure_console_default(rt)
+    notifiers = {"console": ConsoleNotifier(sys.stdout)}
+    if not args.once:
+        runner = Runner(rt, notifiers, on_poll=_print_summary)
+        runner.install_signal_handlers()
+        runner.run()
+        rt.close()
+        return 0
+    bar = ProgressBar(sys.stderr, "Polling feeds")
+    summary = poll_once(
+        rt.db, utc_now(), rt.poll_settings(), progress=bar.update, every_feed=args.now
+    )
+    bar.finish()
+    Runner(rt, notifiers).dispatch()
+    _print_summary(summary)
+    rt.close()
+    return 1 if summary.polled and len(summary.failures) == summary.polled else 0
+
+
+def providers(args: argparse.Namespace) -> int:
+    """`exitplan providers [QUERY]`."""
+    rt = _open(args, sync=False)
+    try:
+        return _print_reply(core.cmd_providers(rt, args.query))
+    finally:
+        rt.close()
+
+
+def providers_add(args: argparse.Namespace) -> int:
+    """`exitplan providers add SLUG URL [--name NAME] [--role ROLE]`."""
+    slug = args.slug.strip().lower()
+    if not _SLUG.match(slug):
+        print(
+            f"exitplan: {args.slug!r} is not a valid slug; use lowercase letters, digits "
+            "and dashes, e.g. acme-cloud",
+            file=sys.stderr,
+        )
+        return 2
+    if not re.match(r"^https?://[^\s/]+", args.url):
+        print(f"exitplan: {args.url!r} is not an http(s) URL", file=sys.stderr)
+        return 2
+    rt = _open(args, sync=False)
+    try:
+        known = rt.catalog.get(slug)
+        name = args.name or (known.name if known else slug)
+        add_user_provider(
+            rt.db,
+            slug=slug,
+            name=name,
+            feeds=[FeedSource(slug, args.url, args.role, "user")],
+            now=utc_now(),
+        )
+        what = f"another {args.role} feed of {known.name}" if known else f"{name} ({slug})"
+        print(f"Added {what}: {args.url}. It is polled from the next cycle on.")
+        return 0
+    finally:
+        rt.close()
+
+
+def _since(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    age = _AGE.match(text.strip())
+    if age:
+        unit = {"d": "days", "h": "hours", "w": "weeks"}[age.group(2)]
+        return utc_now() - timedelta(**{unit: int(age.group(1))})
+    try:
+        return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+    except ValueError:
+        raise SystemExit(
+            f"exitplan: --since {text!r} is neither a date (2026-03-01) nor an age (30d)"
+        ) from None
+
+
+def events(args: argparse.Namespace) -> int:
+    """`exitplan events [--provider P] [--kind K] [--since WHEN] [--all]`."""
+    rt = _open(args, sync=False)
+    try:
+        slug = None
+        if args.provider:
+            provider = rt.catalog.resolve(args.provider)
+            if provider is None:
+                return _print_reply(core.unknown_provider(rt, args.provider))
+            slug = provider.slug
+        kinds, error = core.parse_kinds(args.kind) if args.kind else ((), None)
+        if error:
+            return _print_reply(core.Reply(ok=False, title=error))
+        found = list_events(
+            rt.db,
+            provider=slug,
+            kinds=kinds,
+            since=_since(args.since),
+            include_other=args.all,
+            limit=args.limit,
+        )
+        if not found:
+            print("No events match. Poll first (`exitplan poll --once`) or widen the filters.")
+            return 0
+        now = utc_now()
+        for event in found:
+            print(clean(f"{rt.provider_name(event.provider)}: {core.event_line(event, now)}"))
+        return 0
+    finally:
+        rt.close()
+
+
+def subscribe_cmd(args: argparse.Namespace) -> int:
+    """`exitplan subscribe PROVIDER [--kinds ...]` for the console."""
+    rt = _open(args, sync=False)
+    try:
+        target = _console(rt.settings)
+        return _print_reply(core.cmd_subscribe(rt, target, args.provider, args.kinds, utc_now()))
+    finally:
+        rt.close()
+
+
+def unsubscribe_cmd(args: argparse.Namespace) -> int:
+    """`exitplan unsubscribe PROVIDER` for the console."""
+    rt = _open(args, sync=False)
+    try:
+        return _print_reply(core.cmd_unsubscribe(rt, _console(rt.settings), args.provider))
+    finally:
+        rt.close()
+
+
+def subscriptions(args: argparse.Namespace) -> int:
+    """`exitplan subscriptions`: the console's subscriptions."""
+    rt = _open(args, sync=False)
+    try:
+        return _print_reply(core.cmd_list(rt, _console(rt.settings)))
+    finally:
+        rt.close()
+
+
+def status(args: argparse.Namespace) -> int:
+    """`exitplan status PROVIDER`."""
+    rt = _open(args, sync=False)
+    try:
+        reply = core.cmd_status(rt, args.provider, utc_now(), _console(rt.settings))
+        return _print_reply(reply)
+    finally:
+        rt.close()
+
+
+def deliveries(args: argparse.Namespace) -> int:
+    """`exitplan deliveries [--failed]` and `exitplan deliveries retry`."""
+    rt = _open(args, sync=False)
+    try:
+        if args.action == "retry":
+            count = retry_failed(rt.db, utc_now())
+            print(f"Queued {count} failed delivery(ies) again; `exitplan run` sends them.")
+            return 0
+        rows = list_deliveries(rt.db, status="failed" if args.failed else None)
+        if not rows:
+            print("No failed deliveries." if args.failed else "The outbox is empty.")
+            return 0
+        for row in rows:
+            error = f" — {row.last_error}" if row.last_error else ""
+            print(
+                f"#{row.id} event #{row.event_id} subscription #{row.subscription_id} "
+                f"{row.purpose} {row.status} after {row.attempts} attempt(s){error}"
+            )
+        return 0
+    finally:
+        rt.close()
+
+
+def db_info(args: argparse.Namespace) -> int:
+    """`exitplan db`: where the database is and what it holds."""
+    rt = _open(args, sync=False)
+    try:
+        print(f"Database: {rt.settings.db_path}")
+        print(f"Schema version: {schema_version(rt.db)}")
+        print(
+            f"Entries: {count_entries(rt.db)}, events: {count_events(rt.db)}, "
+            f"deliveries pending: {count_deliveries(rt.db, 'pending')}, "
+            f"failed: {count_deliveries(rt.db, 'failed')}"
+        )
+        print("Back it up with `exitplan db backup PATH`.")
+        return 0
+    finally:
+        rt.close()
+
+
+def db_backup(args: argparse.Namespace) -> int:
+    """`exitplan db backup PATH`."""
+    target = args.path
+    if target.exists():
+        print(f"exitplan: {target} exists; choose a new file name", file=sys.stderr)
+        return 1
+    rt = _open(args, sync=False)
+    try:
+        backup_db(rt.db, target)
+        print(f"Backed up {rt.settings.db_path} to {target}.")
+        return 0
+    finally:
+        rt.close()
+
+
+def _classification_json(result: Classification) -> dict[str, object]:
+    return {
+        "kinds": list(result.kinds),
+        "severity": result.severity,
+        "deadline": result.deadline.date.isoformat() if result.deadline else None,
+        "deadline_phrase": result.deadline.phrase if result.deadline else None,
+        "evidence": [
+            {"label": e.label, "phrase": e.phrase, "reason": e.reason} for e in result.evidence
+        ],
+    }
+
+
+def _print_classification(title: str, result: Classification, published: datetime) -> None:
+    kinds = ", ".join(result.kinds) or "other (nothing exitplan alerts on)"
+    print(clean(f"{title}" if title else "(text)"))
+    print(f"  kinds: {kinds}")
+    print(f"  severity: {result.severity}")
+    if result.deadline:
+        left = (result.deadline.date - published.date()).days
+        print(
+            clean(
+                f"  deadline: {result.deadline.date.isoformat()} ({left} days after "
+                f'publication), from "{result.deadline.phrase}"'
+            )
+        )
+    for item in result.evidence:
+        print(clean(f'  evidence [{item.label}]: "{item.phrase}" — {item.reason}'))
+
+
+def _published(text: str | None) -> datetime:
+    if not text:
+        return utc_now()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"exitplan: --published {text!r} is not a date like 2026-03-01") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def check(args: argparse.Namespace) -> int:
+    """`exitplan check TEXT|--file F|--url U [--published DATE] [--json]`."""
+    published = _published(args.published)
+    if args.url:
+        return _check_url(args, published)
+    if args.file is not None:
+        try:
+            text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text("utf-8")
+        except OSError as error:
+            print(f"exitplan: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+            return 1
+    else:
+        text = args.text
+    title, _, body = text.strip().partition("\n")
+    result = classify(title, body, published)
+    if args.json:
+        print(json.dumps(_classification_json(result), ensure_ascii=False, indent=2))
+    else:
+        _print_classification("", result, published)
+    return 0
+
+
+def _check_url(args: argparse.Namespace, fallback: datetime) -> int:
+    settings: Settings = args.settings
+    limits = FetchLimits(total_timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes)
+
+    async def fetch() -> FetchResult:
+        async with Fetcher(limits) as fetcher:
+            return await fetcher.fetch(FetchRequest(args.url), utc_now())
+
+    result = asyncio.run(fetch())
+    if result.outcome != "ok" or result.body is None:
+        print(
+            f"exitplan: could not fetch {args.url}: {result.error_kind}: {result.error}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        parsed = parse_feed(
+            result.body, url=args.url, fetched_at=utc_now(), content_type=result.content_type
+        )
+    except NotAFeed as error:
+        print(f"exitplan: {args.url}: {error}", file=sys.stderr)
+        return 1
+    records = []
+    for entry in parsed.entries:
+        published = entry.published or entry.updated or fallback
+        outcome = classify(entry.title, entry.text, published)
+        if args.json:
+            records.append(
+                {"key": entry.key, "title": entry.title, **_classification_json(outcome)}
+            )
+        else:
+            _print_classification(entry.title, outcome, published)
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+    return 0
+
+
+def eval_(args: argparse.Namespace) -> int:
+    """`exitplan eval CORPUS.jsonl [--predictions FILE]`."""
+    try:
+        items = load_corpus(args.corpus)
+    except (OSError, ValueError) as error:
+        print(f"exitplan: {error}", file=sys.stderr)
+        return 1
+    report = evaluate(items)
+    print(format_report(report))
+    if args.predictions is not None:
+        with args.predictions.open("w", encoding="utf-8") as out:
+            for item in items:
+                record = prediction_record(item, classify(item.title, item.text, item.published))
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        print(f"Predictions written to {args.predictions}.")
+    return 0

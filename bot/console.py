@@ -1,0 +1,82 @@
+"""The console: the embedded default channel, printing alerts as plain text."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import TextIO
+
+from bot.alerts import Alert, kind_label
+from bot.notify import Target
+
+# C0/C1 control characters other than newline and tab, including ESC: feed text must not
+# move the cursor, recolour the terminal or set its title.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """Remove terminal control characters from untrusted text."""
+    return _CONTROL.sub("", text)
+
+
+def describe_deadline(alert: Alert) -> str | None:
+    """'Deadline 2026-06-30 (121 days left)', or None without a deadline."""
+    if alert.deadline is None or alert.days_left is None:
+        return None
+    if alert.days_left > 1:
+        left = f"{alert.days_left} days left"
+    elif alert.days_left == 1:
+        left = "1 day left"
+    elif alert.days_left == 0:
+        left = "today"
+    else:
+        left = f"passed {-alert.days_left} days ago"
+    return f"Deadline {alert.deadline.isoformat()} ({left})"
+
+
+def render_alert_text(alert: Alert) -> str:
+    """Plain text for one alert: headline, title, link, dates, evidence and summary."""
+    lines = [f"== {alert.headline} == {clean(alert.provider_name)}", clean(alert.title)]
+    if alert.link:
+        lines.append(clean(alert.link))
+    facts = []
+    if alert.published is not None:
+        facts.append(f"Published {alert.published.strftime('%Y-%m-%d %H:%M')} UTC")
+    if alert.state:
+        facts.append(f"State: {alert.state}")
+    deadline = describe_deadline(alert)
+    if deadline:
+        facts.append(deadline)
+    if facts:
+        lines.append(" · ".join(facts))
+    if alert.evidence:
+        why = ", ".join(
+            f'"{clean(phrase)}" ({kind_label(label).lower()})' for label, phrase in alert.evidence
+        )
+        lines.append(f"Why: {why}")
+    if alert.summary:
+        lines.append(clean(alert.summary))
+    lines.append(f"Event #{alert.event_id} · exitplan status {alert.provider}")
+    return "\n".join(lines)
+
+
+class ConsoleNotifier:
+    """Prints alerts to a text stream (standard output when run from the command line)."""
+
+    platform = "console"
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def send(self, alert: Alert, target: Target, *, reply_to: str | None) -> str:
+        """Print the alert, followed by a blank line; return a reference to it."""
+        text = render_alert_text(alert)
+        if reply_to:
+            text = f"(follows {reply_to})\n{text}"
+        with self._lock:
+            self._stream.write(text + "\n\n")
+            self._stream.flush()
+            self._count += 1
+            return f"console:{alert.event_id}:{self._count}"

@@ -1,0 +1,124 @@
+"""The dispatcher: sends due outbox rows through the notifiers, once each."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from bot.alerts import build_alert
+from bot.notify import DeliveryError, Notifier, Target
+from storage.deliveries import (
+    DeliveryJob,
+    alert_ref,
+    due_deliveries,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+)
+from storage.subscriptions import pause_subscription
+
+log = logging.getLogger(__name__)
+
+#: First retry delay in seconds; each later one doubles, with jitter, up to MAX_RETRY_DELAY.
+BASE_RETRY_DELAY = 30.0
+MAX_RETRY_DELAY = 3600.0
+
+
+@dataclass(frozen=True)
+class DispatchSummary:
+    """What one dispatcher pass did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    paused: int = 0
+
+
+def retry_delay(attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
+    """Seconds to wait before the next attempt: exponential with jitter, never under a hint."""
+    backoff = min(MAX_RETRY_DELAY, BASE_RETRY_DELAY * 2.0 ** max(0, attempt - 1))
+    jittered = backoff * rng.uniform(0.5, 1.0)
+    return max(jittered, retry_after or 0.0)
+
+
+def dispatch_due(
+    db: Database,
+    notifiers: Mapping[str, Notifier],
+    now: datetime,
+    *,
+    provider_name: Callable[[str], str],
+    max_attempts: int = 8,
+    rng: random.Random | None = None,
+    limit: int = 200,
+) -> DispatchSummary:
+    """Send every due delivery whose platform has a notifier; record each outcome."""
+    rng = rng or random.Random()  # noqa: S311 - jitter, not security
+    outcomes: Counter[str] = Counter()
+    for job in due_deliveries(db, now, limit=limit):
+        notifier = notifiers.get(job.subscription.platform)
+        if notifier is None:
+            continue
+        alert = build_alert(
+            job.event,
+            provider_name=provider_name(job.event.provider),
+            purpose=job.delivery.purpose,
+            today=now.date(),
+        )
+        subscription = job.subscription
+        target = Target(subscription.platform, subscription.workspace, subscription.channel)
+        reply_to = None
+        if job.delivery.purpose == "update":
+            reply_to = alert_ref(db, job.event.id, subscription.id)
+        try:
+            ref = notifier.send(alert, target, reply_to=reply_to)
+        except DeliveryError as error:
+            outcome = _record_failure(
+                db, job, target, error, now=now, max_attempts=max_attempts, rng=rng
+            )
+            outcomes[outcome] += 1
+            continue
+        mark_sent(db, job.delivery.id, now, ref)
+        outcomes["sent"] += 1
+    return DispatchSummary(
+        sent=outcomes["sent"],
+        retried=outcomes["retried"],
+        failed=outcomes["failed"],
+        paused=outcomes["paused"],
+    )
+
+
+def _record_failure(
+    db: Database,
+    job: DeliveryJob,
+    target: Target,
+    error: DeliveryError,
+    *,
+    now: datetime,
+    max_attempts: int,
+    rng: random.Random,
+) -> str:
+    """Pause, give up or schedule a retry after a failed send; return which."""
+    attempt = job.delivery.attempts + 1
+    where = f"{target.platform}:{target.workspace}/{target.channel}"
+    if error.channel_gone:
+        reason = f"{error} (subscribe again once the bot can post there)"
+        pause_subscription(db, job.subscription.id, reason, now)
+        mark_failed(db, job.delivery.id, str(error))
+        log.warning("subscription paused channel=%s reason=%s", where, error)
+        return "paused"
+    if error.permanent or attempt >= max_attempts:
+        mark_failed(db, job.delivery.id, str(error))
+        log.warning(
+            "delivery failed delivery=%s channel=%s error=%s", job.delivery.id, where, error
+        )
+        return "failed"
+    delay = retry_delay(attempt, rng, error.retry_after)
+    mark_retry(db, job.delivery.id, str(error), now + timedelta(seconds=delay))
+    log.info("delivery retry delivery=%s attempt=%s in=%.0fs", job.delivery.id, attempt, delay)
+    return "retried"

@@ -1,0 +1,114 @@
+"""The long-running job: poll, dispatch and housekeeping on one scheduler until stopped."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+import schedule
+
+from bot.dispatch import DispatchSummary, dispatch_due
+from bot.notify import Notifier
+from bot.runtime import Runtime
+from feeds.watcher import PollSummary, poll_once
+from storage.db import housekeep
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+#: The poll job wakes at least this often; each feed keeps its own jittered next-poll time.
+POLL_TICK_SECONDS = 60.0
+
+
+def utc_now() -> datetime:
+    """The current time, in UTC: the only place exitplan reads the clock."""
+    return datetime.now(UTC)
+
+
+def _guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
+    """Wrap a job so that an exception is logged and the scheduler goes on."""
+
+    def run() -> None:
+        try:
+            job()
+        except Exception:
+            log.exception("job failed job=%s; it runs again at its next time", name)
+
+    return run
+
+
+class Runner:
+    """Runs the poll, dispatch and housekeeping jobs until `stop()` or a signal."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        notifiers: Mapping[str, Notifier],
+        *,
+        clock: Clock = utc_now,
+        on_poll: Callable[[PollSummary], None] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.notifiers = notifiers
+        self.clock = clock
+        self.on_poll = on_poll
+        self._stop = threading.Event()
+        self.scheduler = schedule.Scheduler()
+
+    def poll(self) -> PollSummary:
+        """Poll the due feeds once, then send what they queued."""
+        summary = poll_once(self.runtime.db, self.clock(), self.runtime.poll_settings())
+        if self.on_poll is not None:
+            self.on_poll(summary)
+        self.dispatch()
+        return summary
+
+    def dispatch(self) -> DispatchSummary:
+        """Send the deliveries that are due."""
+        return dispatch_due(
+            self.runtime.db,
+            self.notifiers,
+            self.clock(),
+            provider_name=self.runtime.provider_name,
+            max_attempts=self.runtime.settings.max_delivery_attempts,
+        )
+
+    def housekeeping(self) -> None:
+        """Daily upkeep of the database."""
+        housekeep(self.runtime.db)
+
+    def stop(self) -> None:
+        """Ask the loop to finish after the job that is running."""
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        """Stop cleanly on SIGINT and SIGTERM (call from the main thread)."""
+
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            log.info("stopping signal=%s", signal.Signals(signum).name)
+            self.stop()
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+
+    def run(self) -> None:
+        """Poll at once, then run every job on its schedule until stopped."""
+        settings = self.runtime.settings
+        tick = round(min(POLL_TICK_SECONDS, settings.poll_interval)) or 1
+        self.scheduler.every(tick).seconds.do(_guarded("poll", self.poll))
+        self.scheduler.every(round(settings.dispatch_interval) or 1).seconds.do(
+            _guarded("dispatch", self.dispatch)
+        )
+        self.scheduler.every().day.at("04:00").do(_guarded("housekeeping", self.housekeeping))
+        _guarded("poll", self.poll)()
+        while not self._stop.is_set():
+            self.scheduler.run_pending()
+            idle = self.scheduler.idle_seconds
+            self._stop.wait(timeout=max(0.05, min(1.0, idle if idle is not None else 1.0)))
+        self.scheduler.clear()
+        log.info("stopped")

@@ -1,0 +1,113 @@
+"""Decide what an announcement is about: its kinds, severity, deadline and the evidence for each."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from feeds.deadlines import extract_deadline
+from feeds.model import KINDS, Classification, Deadline, Evidence, Kind, Severity
+from feeds.rules import (
+    CLAUSE_BREAK,
+    MAINTENANCE,
+    NEGATION,
+    NEGATION_REACH,
+    RESOLVED,
+    RULES,
+    SOMEONE_ELSES,
+    STORY_TITLE,
+    Rule,
+)
+from feeds.sentences import split_sentences
+
+#: Evidence kept per kind; the first phrases are the ones a reader needs.
+_MAX_EVIDENCE_PER_LABEL = 3
+#: A shutdown this close to its publication is critical rather than high.
+_URGENT = timedelta(days=30)
+#: Kinds whose announcements carry a date to act by (incident timestamps are not deadlines).
+_DEADLINE_KINDS: frozenset[Kind] = frozenset({"shutdown", "price_change"})
+
+
+def classify(title: str, text: str, published: datetime) -> Classification:
+    """Classify one announcement from its title, plain text and publication time."""
+    sentences = split_sentences(title) + split_sentences(text)
+    lowered = [sentence.lower() for sentence in sentences]
+    whole = "\n".join(lowered)
+    story = bool(STORY_TITLE.search(title))
+    maintenance = bool(MAINTENANCE.search(title) or MAINTENANCE.search(text))
+
+    found: dict[str, list[Evidence]] = {}
+    major_outage = False
+    for rule in RULES:
+        # Skip a rule, then a sentence, that holds none of the words the rule requires.
+        if rule.triggers and not any(word in whole for word in rule.triggers):
+            continue
+        for sentence, lower in zip(sentences, lowered, strict=True):
+            if rule.triggers and not any(word in lower for word in rule.triggers):
+                continue
+            for match in rule.pattern.finditer(sentence):
+                why_not = _rejection(
+                    rule, sentence, match.span(), story=story, maintenance=maintenance
+                )
+                label = f"not:{rule.kind}" if why_not else rule.kind
+                _add(found, Evidence(label, match.group(0).strip(), why_not or rule.reason))
+                major_outage |= not why_not and rule.kind == "outage" and rule.major
+
+    kinds = tuple(kind for kind in KINDS if kind in found)
+    deadline = extract_deadline(f"{title}.\n{text}", published) if _wants_deadline(kinds) else None
+    resolved = bool(RESOLVED.search(title) or RESOLVED.search(text))
+    severity = _severity(kinds, deadline, published, major_outage=major_outage and not resolved)
+    evidence = [item for label in _label_order(found) for item in found[label]]
+    if deadline is not None:
+        evidence.append(Evidence("deadline", deadline.phrase, "the date readers must act by"))
+    return Classification(kinds, severity, tuple(evidence), deadline)
+
+
+def _rejection(
+    rule: Rule, sentence: str, span: tuple[int, int], *, story: bool, maintenance: bool
+) -> str:
+    """Return why a match does not count (empty when it does)."""
+    start, end = span
+    if story:
+        return "the post tells a story or guide, not news from the provider"
+    if maintenance and rule.kind == "outage":
+        return "planned maintenance, not an incident"
+    if rule.veto is not None and rule.veto.search(sentence):
+        return "the sentence uses the words in another sense"
+    if rule.kind == "shutdown" and SOMEONE_ELSES.match(sentence, end):
+        return "the words describe someone else's systems"
+    clause_start = max(0, start - NEGATION_REACH)
+    for boundary in CLAUSE_BREAK.finditer(sentence, clause_start, start):
+        clause_start = boundary.end()
+    if NEGATION.search(sentence, clause_start, end if rule.negatable_inside else start):
+        return "negated in the same clause"
+    return ""
+
+
+def _add(found: dict[str, list[Evidence]], item: Evidence) -> None:
+    items = found.setdefault(item.label, [])
+    phrase = item.phrase.casefold()
+    if len(items) < _MAX_EVIDENCE_PER_LABEL and all(e.phrase.casefold() != phrase for e in items):
+        items.append(item)
+
+
+def _label_order(found: dict[str, list[Evidence]]) -> list[str]:
+    positive = [kind for kind in KINDS if kind in found]
+    rejected = [f"not:{kind}" for kind in KINDS if f"not:{kind}" in found]
+    return positive + rejected
+
+
+def _wants_deadline(kinds: tuple[Kind, ...]) -> bool:
+    return any(kind in _DEADLINE_KINDS for kind in kinds)
+
+
+def _severity(
+    kinds: tuple[Kind, ...], deadline: Deadline | None, published: datetime, *, major_outage: bool
+) -> Severity:
+    if "data_loss" in kinds or "security" in kinds:
+        return "critical"
+    if "shutdown" in kinds:
+        soon = deadline is not None and deadline.date - published.date() <= _URGENT
+        return "critical" if soon else "high"
+    if "price_change" in kinds or ("outage" in kinds and major_outage):
+        return "medium"
+    return "low" if "outage" in kinds else "info"

@@ -1,0 +1,180 @@
+"""The phrase rules behind `feeds.classify`: loaded once from rules.toml, validated on load."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from feeds.model import KINDS, Kind
+
+_FLAGS = re.IGNORECASE | re.MULTILINE
+_RULE_KEYS = frozenset({"kind", "reason", "patterns", "veto", "major", "negatable_inside"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A phrase that signals a kind, with the reason shown as evidence."""
+
+    kind: Kind
+    pattern: re.Pattern[str]
+    reason: str
+    major: bool = True  # outages only: False marks a minor symptom (degraded, slow)
+    veto: re.Pattern[str] | None = None  # a sentence matching this reads in another sense
+    #: False when the phrase itself holds a "not" ("cannot be restored").
+    negatable_inside: bool = True
+    #: Lower-case literals of which the text must hold one for the pattern to match; empty
+    #: when some alternative requires no literal, and the pattern must always run.
+    triggers: tuple[str, ...] = ()
+
+
+def load_rules(text: str, source: str) -> tuple[Rule, ...]:
+    """Build the rules from TOML text; raise ValueError naming `source`, the rule and the fix."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{source}: not valid TOML ({error})") from None
+    vetoes = data.get("vetoes", {})
+    rules = data.get("rule")
+    if not isinstance(vetoes, dict) or not isinstance(rules, list) or not rules:
+        raise ValueError(f"{source}: expected a [vetoes] table and at least one [[rule]]")
+    return tuple(_build(raw, vetoes, f"{source}: rule {n}") for n, raw in enumerate(rules, 1))
+
+
+def _build(raw: dict[str, Any], vetoes: dict[str, Any], where: str) -> Rule:
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; allowed are {sorted(_RULE_KEYS)}")
+    kind, reason, patterns = raw.get("kind"), raw.get("reason"), raw.get("patterns")
+    if kind not in KINDS:
+        raise ValueError(f"{where}: kind {kind!r} must be one of {', '.join(KINDS)}")
+    if not isinstance(reason, str) or not reason:
+        raise ValueError(f"{where}: reason must be a non-empty string")
+    if (
+        not isinstance(patterns, list)
+        or not patterns
+        or not all(isinstance(p, str) for p in patterns)
+    ):
+        raise ValueError(f"{where}: patterns must be a non-empty list of strings")
+    veto = raw.get("veto")
+    if isinstance(veto, str):
+        veto = vetoes.get(veto, veto)
+    # Sentences are matched one per line: a `[^.]` window must not run into the next one.
+    pattern = "|".join(patterns).replace("[^.]", "[^.\\n]")
+    try:
+        return Rule(
+            kind=kind,
+            pattern=re.compile(pattern, _FLAGS),
+            reason=reason,
+            major=bool(raw.get("major", True)),
+            veto=re.compile(veto, _FLAGS) if veto else None,
+            negatable_inside=bool(raw.get("negatable_inside", True)),
+            triggers=_triggers(patterns),
+        )
+    except re.error as error:
+        raise ValueError(f"{where}: bad regular expression ({error})") from None
+
+
+def _triggers(alternatives: list[str]) -> tuple[str, ...]:
+    """Return literals of which any match must hold one, or () when an alternative needs none."""
+    needed = [_required_words(alternative) for alternative in alternatives]
+    if not all(needed):
+        return ()
+    return tuple(sorted({word for words in needed for word in words}))
+
+
+def _required_words(alternative: str) -> frozenset[str]:
+    """Return words one of which the alternative requires: a plain run outside any group and
+    quantifier, or a group of plain words; prefer the option whose shortest word is longest."""
+    options: list[frozenset[str]] = []
+    run, index = "", 0
+    while index < len(alternative):
+        char = alternative[index]
+        escaped = alternative[index + 1 : index + 2] if char == "\\" else ""
+        if escaped in _ESCAPED_LITERALS and escaped:
+            run += escaped
+            index += 2
+            continue
+        if char.isalnum() or char in " '-":
+            run += char
+            index += 1
+            continue
+        quantified = char in "?*{"
+        options.append(frozenset({(run[:-1] if quantified else run).strip().lower()}))
+        run = ""
+        if char == "[":
+            index = alternative.index("]", index + 2)
+        elif char == "(":
+            close = _closing(alternative, index)
+            group = alternative[index + 1 : close]
+            after = alternative[close + 1 : close + 2]
+            if after not in ("?", "*", "{") and not group.startswith(("?=", "?!", "?<")):
+                words = group.removeprefix("?:").split("|")
+                if all(word and all(c.isalnum() or c in " '-" for c in word) for word in words):
+                    options.append(frozenset(word.lower() for word in words))
+            index = close
+        index += 2 if escaped else 1
+    options.append(frozenset({run.strip().lower()}))
+    usable = [words for words in options if min(len(word) for word in words) >= 3]
+    return max(usable, key=lambda words: min(len(word) for word in words), default=frozenset())
+
+
+def _closing(pattern: str, start: int) -> int:
+    depth, index = 0, start
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 1
+        elif char == "[":
+            index = pattern.index("]", index + 2)
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    raise ValueError(f"unbalanced parenthesis in {pattern!r}")
+
+
+_ESCAPED_LITERALS = frozenset("$.'()[]")
+
+RULES: tuple[Rule, ...] = load_rules(
+    resources.files("feeds").joinpath("rules.toml").read_text(encoding="utf-8"), "feeds/rules.toml"
+)
+
+#: A negation in the clause before or inside a match turns it down ("no data was lost").
+NEGATION = re.compile(
+    # "no longer" and "could not be restored" are statements, not negations.
+    r"\b(?:no(?!\s+longer)|not(?!\s+be\s+(?:fully\s+)?(?:recover|restor|rebuil))|never|none|nor"
+    r"|without|neither)\b|n't\b",
+    _FLAGS,
+)
+#: How far before a match a negation still reaches (characters, within the clause).
+NEGATION_REACH = 40
+#: Where a clause starts, for the negation window.
+CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:but|however|while|whereas)\b", _FLAGS)
+#: Titles of stories, guides and events: their words describe others, not this provider's news.
+STORY_TITLE = re.compile(
+    r"^\s*(?:how\s+to\b|how\s+(?!we\b|our\b)[A-Z][\w.-]*\s|webinar\b|case\s+study\b"
+    r"|customer\s+(?:story|spotlight)\b|success\s+story\b|join\s+us\b|see\s+us\b"
+    r"|(?:our\s+)?(?:\d{4}\s+)?year\s+in\s+review\b|looking\s+back\b|tech\s+talk\b)",
+    re.IGNORECASE,
+)
+#: A planned maintenance notice is not an incident.
+MAINTENANCE = re.compile(
+    r"\b(?:scheduled|planned)\s+(?:\w+\s+){0,2}?maintenance\b|\bmaintenance\s+window\b"
+    r"|\bwill\s+perform\s+(?:\w+\s+){0,2}?maintenance\b|^\s*maintenance\b"
+    r"|^\s*(?:scheduled|in\s+progress|verifying|completed)\s+-",
+    re.IGNORECASE | re.MULTILINE,
+)
+#: The incident is over: status prefixes and resolution phrases.
+RESOLVED = re.compile(
+    r"^\s*(?:resolved|postmortem)\b|\[resolved\]|^\s*service\s+is\s+operating\s+normally\b"
+    r"|\bpost-?incident\s+(?:review|report)\b|\bpostmortem\b|^\s*summary\s+of\b",
+    re.IGNORECASE,
+)
+#: A shutdown word followed by someone else's possessions ("retired their file servers").
+SOMEONE_ELSES = re.compile(r"\s+(?:their|his|her)\b", re.IGNORECASE)

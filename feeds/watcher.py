@@ -1,0 +1,243 @@
+"""The poll cycle: fetch the due feeds, parse, find what is new, classify, store.
+
+Each feed goes through the same steps: load its state, fetch (conditional GET), stop
+when nothing changed, parse, compare entries with what is stored, classify the new and
+changed ones, then store entries, events and outbox rows in one transaction. A failing
+feed is recorded and backed off; it never stops the cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from feeds.classify import classify
+from feeds.fetch import Fetcher, FetchLimits, FetchRequest, FetchResult
+from feeds.incidents import incident_state
+from feeds.model import Entry
+from feeds.parse import NotAFeed, parse_feed
+from storage import EntryWrite, EvidenceRecord, Feed
+from storage.entries import known_hashes, save_entries
+from storage.feeds import due_feeds, list_feeds, move_feed, record_failure, record_unchanged
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    """How often feeds are polled and how failures are backed off."""
+
+    interval: float = 600.0
+    jitter: float = 0.1
+    max_backoff: float = 86400.0
+    limits: FetchLimits = field(default_factory=FetchLimits)
+
+
+@dataclass(frozen=True)
+class FeedFailure:
+    """A feed that could not be read this cycle, and why."""
+
+    provider: str
+    url: str
+    kind: str
+    message: str
+    failures_in_a_row: int
+
+
+@dataclass
+class PollSummary:
+    """What one poll cycle did, for the end-of-run report."""
+
+    polled: int = 0
+    not_modified: int = 0
+    baselined: int = 0
+    new_entries: int = 0
+    updated_entries: int = 0
+    events: int = 0
+    alerts_queued: int = 0
+    failures: list[FeedFailure] = field(default_factory=list)
+
+
+def next_success_poll(now: datetime, settings: PollSettings, rng: random.Random) -> datetime:
+    """When to poll a healthy feed again: the interval, spread by the jitter."""
+    spread = settings.interval * settings.jitter
+    return now + timedelta(seconds=settings.interval + rng.uniform(-spread, spread))
+
+
+def next_failure_poll(
+    now: datetime,
+    failures: int,
+    settings: PollSettings,
+    rng: random.Random,
+    retry_after: float | None = None,
+) -> datetime:
+    """When to retry a failing feed: exponential backoff with jitter, never before a hint."""
+    backoff = min(settings.max_backoff, settings.interval * 2.0 ** min(failures - 1, 16))
+    delay = backoff * rng.uniform(0.75, 1.0)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.max_backoff))
+    return now + timedelta(seconds=delay)
+
+
+def poll_once(
+    db: Database,
+    now: datetime,
+    settings: PollSettings,
+    *,
+    progress: Progress | None = None,
+    rng: random.Random | None = None,
+    every_feed: bool = False,
+) -> PollSummary:
+    """Poll every feed that is due at `now` (or every feed at all), store what is new."""
+    feeds = list_feeds(db) if every_feed else due_feeds(db, now)
+    summary = PollSummary()
+    if feeds:
+        cycle = _Cycle(db, now, settings, summary, rng or random.Random())  # noqa: S311
+        asyncio.run(cycle.run(feeds, progress))
+    return summary
+
+
+class _Cycle:
+    """One poll cycle; results are stored as they arrive so bodies never pile up."""
+
+    def __init__(
+        self,
+        db: Database,
+        now: datetime,
+        settings: PollSettings,
+        summary: PollSummary,
+        rng: random.Random,
+    ) -> None:
+        self.db = db
+        self.now = now
+        self.settings = settings
+        self.summary = summary
+        self.rng = rng
+
+    async def run(self, feeds: list[Feed], progress: Progress | None) -> None:
+        done = 0
+        gate = asyncio.Semaphore(self.settings.limits.concurrency)
+
+        async def one(fetcher: Fetcher, feed: Feed) -> None:
+            nonlocal done
+            request = FetchRequest(feed.url, feed.etag, feed.last_modified, feed.body_hash)
+            async with gate:
+                result = await fetcher.fetch(request, self.now)
+            try:
+                self.store(feed, result)
+            except Exception:  # a bug in one feed's handling must not end the cycle
+                log.exception("storing the poll failed feed=%s", feed.url)
+                self.fail(feed, "internal", "exitplan could not store this feed; see the log")
+            done += 1
+            if progress is not None:
+                progress(done, len(feeds))
+
+        async with Fetcher(self.settings.limits) as fetcher:
+            await asyncio.gather(*(one(fetcher, feed) for feed in feeds))
+
+    def store(self, feed: Feed, result: FetchResult) -> None:
+        self.summary.polled += 1
+        if result.outcome == "error":
+            self.fail(
+                feed,
+                result.error_kind or "network",
+                result.error or "unknown error",
+                status=result.http_status,
+                retry_after=result.retry_after,
+            )
+            return
+        if result.new_url and move_feed(self.db, feed.id, result.new_url):
+            log.info("feed moved permanently feed=%s to=%s", feed.url, result.new_url)
+        if result.outcome in ("not_modified", "unchanged") or result.body is None:
+            self.summary.not_modified += 1
+            record_unchanged(
+                self.db,
+                feed.id,
+                self.now,
+                next_success_poll(self.now, self.settings, self.rng),
+                status=result.http_status or 304,
+                etag=result.etag,
+                last_modified=result.last_modified,
+            )
+            return
+        try:
+            parsed = parse_feed(
+                result.body,
+                url=result.new_url or feed.url,
+                fetched_at=self.now,
+                content_type=result.content_type,
+            )
+        except NotAFeed as error:
+            self.fail(feed, "not_a_feed", str(error), status=result.http_status)
+            return
+        if parsed.warning:
+            log.info("feed parsed with a warning feed=%s warning=%s", feed.url, parsed.warning)
+        known = known_hashes(self.db, feed.id)
+        writes = [
+            self.classified(entry, feed.role)
+            for entry in parsed.entries
+            if known.get(entry.key) != entry.content_hash
+        ]
+        saved = save_entries(
+            self.db,
+            feed.id,
+            writes,
+            self.now,
+            next_success_poll(self.now, self.settings, self.rng),
+            status=result.http_status or 200,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            body_hash=result.body_hash,
+        )
+        if not feed.baselined:
+            self.summary.baselined += 1
+        self.summary.new_entries += saved.new_entries
+        self.summary.updated_entries += saved.updated_entries
+        self.summary.events += sum(1 for write in writes if write.kinds)
+        self.summary.alerts_queued += saved.deliveries
+
+    def classified(self, entry: Entry, role: str) -> EntryWrite:
+        published = entry.published or entry.updated or self.now
+        result = classify(entry.title, entry.text, published)
+        deadline = result.deadline
+        return EntryWrite(
+            key=entry.key,
+            title=entry.title,
+            link=entry.link,
+            published=entry.published or entry.updated,
+            updated=entry.updated,
+            text=entry.text,
+            categories=entry.categories,
+            content_hash=entry.content_hash,
+            kinds=tuple(result.kinds),
+            severity=result.severity,
+            evidence=tuple(EvidenceRecord(e.label, e.phrase, e.reason) for e in result.evidence),
+            deadline=deadline.date if deadline else None,
+            deadline_phrase=deadline.phrase if deadline else None,
+            state=incident_state(entry.title, entry.text) if role == "status" else None,
+        )
+
+    def fail(
+        self,
+        feed: Feed,
+        kind: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        failures = feed.failure_count + 1
+        retry_at = next_failure_poll(self.now, failures, self.settings, self.rng, retry_after)
+        record_failure(
+            self.db, feed.id, self.now, retry_at, error_kind=kind, error=message, status=status
+        )
+        log.warning("feed failed feed=%s kind=%s error=%s", feed.url, kind, message)
+        self.summary.failures.append(FeedFailure(feed.provider, feed.url, kind, message, failures))

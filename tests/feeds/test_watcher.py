@@ -1,0 +1,129 @@
+"""The poll cycle against feeds served on 127.0.0.1: baseline, updates, failures, restarts."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from feeds.fetch import FetchLimits
+from feeds.watcher import PollSettings, poll_once
+from storage import FeedSource, open_db
+from storage.deliveries import due_deliveries
+from storage.events import list_events
+from storage.feeds import list_feeds, sync_feeds
+from storage.subscriptions import subscribe
+from tests.servers import FeedServer
+
+DATA = Path(__file__).parent.parent / "data" / "feeds"
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+SETTINGS = PollSettings(
+    interval=600, jitter=0.0, limits=FetchLimits(total_timeout=5, read_timeout=5)
+)
+
+
+def _setup(tmp_path: Path, server: FeedServer, *paths: str) -> Database:
+    db = open_db(tmp_path / "exitplan.db")
+    sources = [FeedSource("example", server.url(path), "status") for path in paths]
+    sync_feeds(db, sources, NOW)
+    subscribe(
+        db,
+        platform="console",
+        workspace="local",
+        channel="ops",
+        provider="example",
+        kinds=("all",),
+        now=NOW,
+    )
+    return db
+
+
+def _poll(db: Database, at: datetime) -> tuple[int, int, int, int, int]:
+    s = poll_once(db, at, SETTINGS, rng=random.Random(3), every_feed=True)
+    return s.polled, s.not_modified, s.new_entries, s.updated_entries, s.alerts_queued
+
+
+def test_statuspage_update_and_new_incident_alert_after_a_silent_baseline(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The first read alerts nothing; a new incident alerts, a resolved one becomes an update."""
+    feed_server.set_feed("/history.rss", (DATA / "statuspage_history.rss").read_bytes())
+    db = _setup(tmp_path, feed_server, "/history.rss")
+    assert _poll(db, NOW) == (1, 0, 3, 0, 0)
+    assert _poll(db, NOW + timedelta(minutes=10)) == (1, 1, 0, 0, 0)
+    assert feed_server.requests[-1].headers.get("If-None-Match")
+
+    updated = (DATA / "statuspage_history_updated.rss").read_bytes()
+    feed_server.set_feed("/history.rss", updated)
+    polled, _, new, changed, queued = _poll(db, NOW + timedelta(minutes=20))
+    assert (polled, new, changed) == (1, 1, 1)
+    titles = {job.event.title for job in due_deliveries(db, NOW + timedelta(minutes=20))}
+    assert "Delayed replication between regions" in titles
+    assert queued == len(titles) >= 1
+
+
+def test_no_duplicate_alerts_after_a_restart(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Reopening the database and re-reading the same feed queues nothing new."""
+    feed_server.set_feed("/history.rss", (DATA / "statuspage_history.rss").read_bytes())
+    db = _setup(tmp_path, feed_server, "/history.rss")
+    _poll(db, NOW)
+    feed_server.set_feed("/history.rss", (DATA / "statuspage_history_updated.rss").read_bytes())
+    first = _poll(db, NOW + timedelta(minutes=10))
+    db.close()
+
+    reopened = open_db(tmp_path / "exitplan.db")
+    feed = list_feeds(reopened)[0]
+    reopened.table("feeds").update(
+        feed.id, {"etag": None, "last_modified": None, "body_hash": None}
+    )
+    again = _poll(reopened, NOW + timedelta(minutes=20))
+    assert first[4] >= 1
+    assert again == (1, 0, 0, 0, 0)
+
+
+def test_a_failing_feed_backs_off_without_stopping_the_others(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A 503 with Retry-After is recorded and retried no sooner; the healthy feed is read."""
+    feed_server.set_feed("/ok.rss", (DATA / "statuspage_history.rss").read_bytes())
+    feed_server.set_response("/down.rss", 503, b"busy", {"Retry-After": "7200"})
+    db = _setup(tmp_path, feed_server, "/ok.rss", "/down.rss")
+    summary = poll_once(db, NOW, SETTINGS, rng=random.Random(1), every_feed=True)
+    assert [(f.kind, f.failures_in_a_row) for f in summary.failures] == [("http_5xx", 1)]
+    assert summary.new_entries == 3
+    down = next(f for f in list_feeds(db) if f.url.endswith("/down.rss"))
+    assert down.next_poll_at is not None
+    assert down.next_poll_at >= NOW + timedelta(seconds=7200)
+    assert (down.failure_count, down.last_error_kind) == (1, "http_5xx")
+
+
+def test_html_instead_of_a_feed_is_recorded_as_not_a_feed(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A page served where a feed should be is a clear failure, not an empty feed."""
+    feed_server.set_feed("/page", (DATA / "not_a_feed.html").read_bytes(), "text/html")
+    db = _setup(tmp_path, feed_server, "/page")
+    summary = poll_once(db, NOW, SETTINGS, every_feed=True)
+    assert [f.kind for f in summary.failures] == ["not_a_feed"]
+    assert list_events(db, include_other=True) == []
+
+
+def test_a_permanent_redirect_moves_the_stored_url(tmp_path: Path, feed_server: FeedServer) -> None:
+    """After a 301 the feed is polled at its new address."""
+    feed_server.set_feed("/new.rss", (DATA / "statuspage_history.rss").read_bytes())
+    feed_server.set_redirect("/old.rss", feed_server.url("/new.rss"), 301)
+    db = _setup(tmp_path, feed_server, "/old.rss")
+    poll_once(db, NOW, SETTINGS, every_feed=True)
+    assert [f.url for f in list_feeds(db)] == [feed_server.url("/new.rss")]
+
+
+def test_status_entries_carry_their_incident_state(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Statuspage incidents are stored with open or resolved state from their newest update."""
+    feed_server.set_feed("/history.rss", (DATA / "statuspage_history_updated.rss").read_bytes())
+    db = _setup(tmp_path, feed_server, "/history.rss")
+    poll_once(db, NOW, SETTINGS, every_feed=True)
+    states = {e.title: e.state for e in list_events(db, include_other=True)}
+    assert states["Delayed replication between regions"] == "open"
+    assert states["Elevated error rates for object uploads in eu-west"] == "resolved"
