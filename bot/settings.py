@@ -49,6 +49,15 @@ class Settings:
     max_delivery_attempts: int = 8
     poll_catalog: bool = True
     console_channel: str = "console"
+    reminder_days: tuple[int, ...] = (90, 30, 14, 7, 3, 1)
+    allow_private_feeds: bool = False
+    http_port: int | None = None
+    slack_mode: str = "socket"
+    slack_api_url: str = "https://slack.com/api/"
+    slack_admins: tuple[str, ...] = ()
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
+    discord_guild: int | None = None
     log_level: str = "INFO"
     providers: tuple[Provider, ...] = ()
     slack_bot_token: str | None = field(default=None, repr=False)
@@ -83,6 +92,15 @@ SETTING_KEYS: dict[str, tuple[str, str]] = {
     "max_delivery_attempts": ("EXITPLAN_MAX_DELIVERY_ATTEMPTS", "count"),
     "poll_catalog": ("EXITPLAN_POLL_CATALOG", "flag"),
     "console_channel": ("EXITPLAN_CONSOLE_CHANNEL", "text"),
+    "reminder_days": ("EXITPLAN_REMINDER_DAYS", "days"),
+    "allow_private_feeds": ("EXITPLAN_ALLOW_PRIVATE_FEEDS", "flag"),
+    "http_port": ("EXITPLAN_HTTP_PORT", "port"),
+    "slack_mode": ("EXITPLAN_SLACK_MODE", "slack_mode"),
+    "slack_api_url": ("EXITPLAN_SLACK_API_URL", "api_url"),
+    "slack_admins": ("EXITPLAN_SLACK_ADMINS", "ids"),
+    "discord_api_url": ("EXITPLAN_DISCORD_API_URL", "url"),
+    "discord_gateway_url": ("EXITPLAN_DISCORD_GATEWAY_URL", "url"),
+    "discord_guild": ("EXITPLAN_DISCORD_GUILD", "count"),
     "log_level": ("EXITPLAN_LOG_LEVEL", "level"),
 }
 _FIELD_FOR_KEY = {"database": "db_path"}
@@ -141,7 +159,47 @@ def _to_path(text: str) -> Path:
     return Path(_to_text(text)).expanduser()
 
 
+def _to_days(text: str) -> tuple[int, ...]:
+    parts = [part for part in re.split(r"[,\s]+", text.strip("[]")) if part]
+    if not parts or not all(re.fullmatch(r"\d+", part) for part in parts):
+        raise ValueError('must be whole days before a deadline, like "90,30,14,7,3,1"')
+    return tuple(sorted({int(part) for part in parts}, reverse=True))
+
+
+def _to_port(text: str) -> int:
+    if not re.fullmatch(r"\d+", text) or not 1 <= int(text) <= 65535:
+        raise ValueError("must be a TCP port from 1 to 65535")
+    return int(text)
+
+
+def _to_url(text: str) -> str:
+    if not re.match(r"^(https?|wss?)://[^\s/]+", text):
+        raise ValueError("must be an absolute http(s) or ws(s) URL")
+    return text
+
+
+def _to_api_url(text: str) -> str:
+    url = _to_url(text)
+    return url if url.endswith("/") else url + "/"
+
+
+def _to_slack_mode(text: str) -> str:
+    if text.lower() not in {"socket", "http"}:
+        raise ValueError('must be "socket" (Socket Mode, no public URL) or "http"')
+    return text.lower()
+
+
+def _to_ids(text: str) -> tuple[str, ...]:
+    return tuple(part for part in re.split(r"[,\s]+", text.strip("[]")) if part)
+
+
 _CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "days": _to_days,
+    "port": _to_port,
+    "url": _to_url,
+    "api_url": _to_api_url,
+    "slack_mode": _to_slack_mode,
+    "ids": _to_ids,
     "path": _to_path,
     "text": _to_text,
     "level": _to_level,
@@ -153,9 +211,12 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
 
 
 def _convert(kind: str, value: object) -> Any:
-    text = str(value).strip()
     if isinstance(value, bool):
         text = "true" if value else "false"
+    elif isinstance(value, list):
+        text = ",".join(str(item) for item in value)
+    else:
+        text = str(value).strip()
     return _CONVERTERS[kind](text)
 
 
