@@ -146,3 +146,54 @@ def m001_initial(db: Database) -> None:
 def m002_wal(db: Database) -> None:
     """Write-ahead logging, so readers never block the poller."""
     db.enable_wal()
+
+
+@MIGRATIONS()
+def m003_checklists(db: Database) -> None:
+    """Checklist steps ticked per channel and event, and how much each channel keeps where."""
+    db.table("checklist_steps").create(
+        {
+            "platform": str,
+            "workspace": str,
+            "channel": str,
+            "event_id": int,
+            "step": str,
+            "done_by": str,
+            "done_at": str,
+        },
+        pk=("platform", "workspace", "channel", "event_id", "step"),
+        foreign_keys=[("event_id", "events", "id")],
+    )
+    db.table("usage").create(
+        {
+            "platform": str,
+            "workspace": str,
+            "channel": str,
+            "provider": str,
+            "bytes": int,
+            "updated_at": str,
+        },
+        pk=("platform", "workspace", "channel", "provider"),
+    )
+
+
+@MIGRATIONS()
+def m004_reminders(db: Database) -> None:
+    """Reminders planned per subscription and event deadline, each sent once."""
+    db.table("reminders").create(
+        {
+            "id": int,
+            "event_id": int,
+            "subscription_id": int,
+            "deadline": str,
+            "days_before": int,
+            "due_on": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("event_id", "events", "id"), ("subscription_id", "subscriptions", "id")],
+        not_null={"event_id", "subscription_id", "deadline", "days_before"},
+    )
+    db.table("reminders").create_index(
+        ["event_id", "subscription_id", "deadline", "days_before"], unique=True
+    )

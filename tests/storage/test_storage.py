@@ -24,6 +24,7 @@ from storage.deliveries import (
 from storage.entries import known_hashes, save_entries
 from storage.events import list_events, upcoming_deadlines
 from storage.feeds import due_feeds, list_feeds, record_failure, sync_feeds
+from storage.migrations import MIGRATIONS
 from storage.subscriptions import list_subscriptions, subscribe, unsubscribe
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -88,13 +89,16 @@ def _subscribe(db: Database, channel: str, kinds: tuple[str, ...]) -> None:
 
 
 def test_open_db_migrates_into_wal_mode(tmp_path: Path) -> None:
-    """A new database gets every migration, WAL journaling, and reopening changes nothing."""
+    """A new database gets every migration in order, WAL journaling, and reopening adds none."""
     path = tmp_path / "nested" / "exitplan.db"
     first = open_db(path)
-    version = schema_version(first)
+    names = [migration.name for migration in MIGRATIONS.applied(first)]
     first.close()
     again = open_db(path)
-    assert (version, schema_version(again)) == (2, 2)
+    assert names[:2] == ["m001_initial", "m002_wal"]
+    assert names == sorted(names)
+    assert schema_version(again) == len(names)
+    assert MIGRATIONS.pending(again) == []
     assert again.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
