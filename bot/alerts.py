@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.checklists import Checklist
 from storage import Event
 
 _KIND_LABELS = {
@@ -35,6 +36,7 @@ class Alert:
     state: str | None
     evidence: tuple[tuple[str, str], ...]
     summary: str
+    checklist: Checklist | None = None
 
     @property
     def headline(self) -> str:
@@ -63,7 +65,14 @@ def summarise(text: str, limit: int = 280) -> str:
     return cut.rstrip(",;:") + "…"
 
 
-def build_alert(event: Event, *, provider_name: str, purpose: str, today: date) -> Alert:
+def build_alert(
+    event: Event,
+    *,
+    provider_name: str,
+    purpose: str,
+    today: date,
+    checklist: Checklist | None = None,
+) -> Alert:
     """Turn a stored event into an alert for one channel."""
     evidence = tuple(
         (item.label, item.phrase) for item in event.evidence if not item.label.startswith("not:")
@@ -84,4 +93,5 @@ def build_alert(event: Event, *, provider_name: str, purpose: str, today: date) 
         state=event.state,
         evidence=evidence,
         summary=summarise(event.text),
+        checklist=checklist,
     )

@@ -13,6 +13,7 @@ from bot.settings import SettingsError, load_settings
 from storage import StorageError
 
 Handler = Callable[[argparse.Namespace], int]
+CommandFactory = Callable[[str, str, Handler], argparse.ArgumentParser]
 
 _DESCRIPTION = (
     "exitplan watches cloud and storage providers' status pages and blogs, and warns "
@@ -46,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
+    _watch_commands(command)
+    _channel_commands(command)
+    _tool_commands(command)
+    return parser
+
+
+def _watch_commands(command: CommandFactory) -> None:
+    """Commands that poll feeds and show what they found."""
     command("run", "poll feeds, send alerts and reminders until stopped (Ctrl-C)", commands.run)
 
     p = command("poll", "poll the feeds that are due and send what they found", commands.poll)
@@ -70,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="include unclassified news")
     p.add_argument("--limit", type=int, default=30, help="at most this many (default 30)")
 
+
+def _channel_commands(command: CommandFactory) -> None:
+    """Commands for the console channel: subscriptions, status and checklists."""
     p = command("subscribe", "send a provider's alerts to the console", commands.subscribe_cmd)
     p.add_argument("provider", help="provider name or alias, or `all`")
     p.add_argument(
@@ -90,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("provider", help="provider name or alias")
 
+    p = command(
+        "checklist", "show the console's checklist for an event, or tick steps", commands.checklist
+    )
+    p.add_argument("event", help="the event number, as `exitplan events` shows it")
+    p.add_argument("--done", nargs="+", default=[], metavar="STEP", help="tick these steps")
+    p.add_argument("--undo", nargs="+", default=[], metavar="STEP", help="untick these steps")
+    p.add_argument("--by", default=None, help="who did it (default: your login name)")
+
+
+def _tool_commands(command: CommandFactory) -> None:
+    """Operator tools: classification, the outbox and the database."""
     p = command("check", "classify a text and show the evidence", commands.check)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("text", nargs="?", help="the announcement text")
@@ -118,7 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(backup)
     backup.add_argument("path", type=Path, help="where to write the copy")
     backup.set_defaults(handler=commands.db_backup)
-    return parser
 
 
 def build_providers_add_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import re
 import sys
@@ -258,6 +259,24 @@ def status(args: argparse.Namespace) -> int:
     rt = _open(args, sync=False)
     try:
         reply = core.cmd_status(rt, args.provider, utc_now(), _console(rt.settings))
+        return _print_reply(reply)
+    finally:
+        rt.close()
+
+
+def checklist(args: argparse.Namespace) -> int:
+    """`exitplan checklist EVENT [--done N ...] [--undo N ...]`."""
+    rt = _open(args, sync=False)
+    try:
+        reply = core.cmd_checklist(
+            rt,
+            _console(rt.settings),
+            args.event,
+            utc_now(),
+            done=args.done,
+            undo=args.undo,
+            user=args.by or getpass.getuser(),
+        )
         return _print_reply(reply)
     finally:
         rt.close()

@@ -7,6 +7,7 @@ import threading
 from typing import TextIO
 
 from bot.alerts import Alert, kind_label
+from bot.checklists import Checklist
 from bot.notify import Target
 
 # C0/C1 control characters other than newline and tab, including ESC: feed text must not
@@ -56,8 +57,25 @@ def render_alert_text(alert: Alert) -> str:
         lines.append(f"Why: {why}")
     if alert.summary:
         lines.append(clean(alert.summary))
+    if alert.checklist is not None:
+        lines.extend(render_checklist_lines(alert.checklist))
     lines.append(f"Event #{alert.event_id} · exitplan status {alert.provider}")
     return "\n".join(lines)
+
+
+def render_checklist_lines(checklist: Checklist) -> list[str]:
+    """The checklist as text: a line per step, ticked ones with who and when."""
+    lines = [f"{checklist.title} ({checklist.progress}):"]
+    for step in checklist.steps:
+        mark = "x" if step.done else " "
+        line = f"  [{mark}] {step.number}. {step.text}"
+        if step.done and step.done_at is not None:
+            line += f" — {step.done_by}, {step.done_at.strftime('%Y-%m-%d')}"
+        lines.append(clean(line))
+        if step.detail and not step.done:
+            lines.append(clean(f"        {step.detail}"))
+    lines.append(f"Tick steps with: exitplan checklist {checklist.event_id} --done NUMBER")
+    return lines
 
 
 class ConsoleNotifier:

@@ -5,16 +5,18 @@ Slack, Discord and the console all call these functions; none of them knows a pl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.alerts import days_left, kind_label
+from bot.alerts import Alert, build_alert, days_left, kind_label
+from bot.checklists import Checklist, channel_checklist, tick
 from bot.notify import Target
 from bot.runtime import Runtime
 from feeds.catalog import Provider
 from feeds.model import DEFAULT_KINDS, KINDS
 from storage import ALL_KINDS, EVERY_PROVIDER, Event, Subscription
-from storage.events import list_events, upcoming_deadlines
+from storage.events import get_event, list_events, upcoming_deadlines
 from storage.feeds import list_feeds
 from storage.subscriptions import list_subscriptions, subscribe, unsubscribe
 
@@ -239,6 +241,7 @@ HELP_LINES = (
     "list — this channel's subscriptions",
     "providers [QUERY] — the providers exitplan knows",
     "status PROVIDER — open incidents, recent announcements, deadlines, feed health",
+    "checklist EVENT [done N...] — the migration checklist for an event, ticking steps",
     "help — this text",
 )
 
@@ -246,3 +249,90 @@ HELP_LINES = (
 def cmd_help() -> Reply:
     """What the bot understands."""
     return Reply(ok=True, title="exitplan commands:", sections=(Section("", HELP_LINES),))
+
+
+def find_event(rt: Runtime, ref: str) -> Event | None:
+    """An event by its number ("42" or "#42")."""
+    digits = ref.strip().lstrip("#")
+    return get_event(rt.db, int(digits)) if digits.isdigit() else None
+
+
+def checklist_lines(checklist: Checklist) -> tuple[str, ...]:
+    """A checklist as reply lines: one per step, ticked ones with who and when."""
+    lines = []
+    for step in checklist.steps:
+        mark = "[x]" if step.done else "[ ]"
+        line = f"{mark} {step.number}. {step.text}"
+        if step.done and step.done_at is not None:
+            line += f" — {step.done_by}, {step.done_at.strftime('%Y-%m-%d')}"
+        lines.append(line)
+    return tuple(lines)
+
+
+def cmd_checklist(
+    rt: Runtime,
+    target: Target,
+    event_ref: str,
+    now: datetime,
+    *,
+    done: Sequence[str] = (),
+    undo: Sequence[str] = (),
+    user: str = "someone",
+) -> Reply:
+    """Show a channel's checklist for an event, ticking or unticking steps first."""
+    event = find_event(rt, event_ref)
+    if event is None:
+        return Reply(ok=False, title=f"No event {event_ref!r}; `events` lists them with numbers.")
+    where = {"platform": target.platform, "workspace": target.workspace, "channel": target.channel}
+    checklist = channel_checklist(rt.db, rt.catalog, event, **where)
+    if checklist is None:
+        return Reply(ok=False, title=f"Event #{event.id} is not classified; it has no checklist.")
+    try:
+        for ref, state in [*((r, True) for r in done), *((r, False) for r in undo)]:
+            checklist = tick(
+                rt.db, rt.catalog, event, ref=ref, by=user, now=now, done=state, **where
+            )
+    except LookupError as error:
+        return Reply(ok=False, title=str(error))
+    title = f"{checklist.title} for #{event.id} {event.title} ({checklist.progress})"
+    return Reply(ok=True, title=title, sections=(Section("", checklist_lines(checklist)),))
+
+
+def toggle_step(
+    rt: Runtime, target: Target, event_id: int, *, ref: str, user: str, now: datetime
+) -> Checklist:
+    """Flip one step of a channel's checklist (a checkbox or button); return the new state.
+
+    Raises LookupError with a message for the person when the event or step is unknown.
+    """
+    event = get_event(rt.db, event_id)
+    if event is None:
+        raise LookupError(f"event #{event_id} no longer exists")
+    return tick(
+        rt.db,
+        rt.catalog,
+        event,
+        platform=target.platform,
+        workspace=target.workspace,
+        channel=target.channel,
+        ref=ref,
+        by=user,
+        now=now,
+    )
+
+
+def alert_for(
+    rt: Runtime, target: Target, event_id: int, now: datetime, purpose: str = "alert"
+) -> Alert | None:
+    """Rebuild an event's alert for one channel, with its current checklist (to edit it)."""
+    event = get_event(rt.db, event_id)
+    if event is None:
+        return None
+    checklist = rt.checklist_for(event, target) if purpose == "alert" else None
+    return build_alert(
+        event,
+        provider_name=rt.provider_name(event.provider),
+        purpose=purpose,
+        today=now.date(),
+        checklist=checklist,
+    )

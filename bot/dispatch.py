@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from bot.alerts import build_alert
+from bot.checklists import Checklist
 from bot.notify import DeliveryError, Notifier, Target
+from storage import Event
 from storage.deliveries import (
     DeliveryJob,
     alert_ref,
@@ -24,6 +26,8 @@ from storage.deliveries import (
 from storage.subscriptions import pause_subscription
 
 log = logging.getLogger(__name__)
+
+ChecklistLookup = Callable[[Event, Target], Checklist | None]
 
 #: First retry delay in seconds; each later one doubles, with jitter, up to MAX_RETRY_DELAY.
 BASE_RETRY_DELAY = 30.0
@@ -56,22 +60,30 @@ def dispatch_due(
     max_attempts: int = 8,
     rng: random.Random | None = None,
     limit: int = 200,
+    checklist_for: ChecklistLookup | None = None,
 ) -> DispatchSummary:
-    """Send every due delivery whose platform has a notifier; record each outcome."""
+    """Send every due delivery whose platform has a notifier; record each outcome.
+
+    `checklist_for` gives the channel's checklist for an event, shown with first alerts.
+    """
     rng = rng or random.Random()  # noqa: S311 - jitter, not security
     outcomes: Counter[str] = Counter()
     for job in due_deliveries(db, now, limit=limit):
         notifier = notifiers.get(job.subscription.platform)
         if notifier is None:
             continue
+        subscription = job.subscription
+        target = Target(subscription.platform, subscription.workspace, subscription.channel)
+        checklist = None
+        if checklist_for is not None and job.delivery.purpose == "alert":
+            checklist = checklist_for(job.event, target)
         alert = build_alert(
             job.event,
             provider_name=provider_name(job.event.provider),
             purpose=job.delivery.purpose,
             today=now.date(),
+            checklist=checklist,
         )
-        subscription = job.subscription
-        target = Target(subscription.platform, subscription.workspace, subscription.channel)
         reply_to = None
         if job.delivery.purpose == "update":
             reply_to = alert_ref(db, job.event.id, subscription.id)

@@ -76,6 +76,7 @@ class Runner:
             self.clock(),
             provider_name=self.runtime.provider_name,
             max_attempts=self.runtime.settings.max_delivery_attempts,
+            checklist_for=self.runtime.checklist_for,
         )
 
     def housekeeping(self) -> None:

@@ -8,11 +8,13 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from bot.checklists import Checklist, channel_checklist
+from bot.notify import Target
 from bot.settings import Settings
 from feeds.catalog import Catalog, FeedSpec, Provider, load_catalog
 from feeds.fetch import FetchLimits
 from feeds.watcher import PollSettings
-from storage import EVERY_PROVIDER, FeedSource, UserProvider, open_db
+from storage import EVERY_PROVIDER, Event, FeedSource, UserProvider, open_db
 from storage.feeds import sync_feeds
 from storage.providers import list_user_providers
 
@@ -55,6 +57,17 @@ class Runtime:
             jitter=s.poll_jitter,
             max_backoff=s.max_backoff,
             limits=limits,
+        )
+
+    def checklist_for(self, event: Event, target: Target) -> Checklist | None:
+        """An event's checklist as one channel has ticked it."""
+        return channel_checklist(
+            self.db,
+            self.catalog,
+            event,
+            platform=target.platform,
+            workspace=target.workspace,
+            channel=target.channel,
         )
 
     def close(self) -> None:
