@@ -11,8 +11,9 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 
 from bot import core
+from bot.adapters import AdapterError, start_adapters
 from bot.console import ConsoleNotifier, clean
-from bot.notify import Target
+from bot.notify import Notifier, Target
 from bot.progress import ProgressBar
 from bot.runner import Runner, utc_now
 from bot.runtime import CONSOLE_WORKSPACE, Runtime, open_runtime
@@ -94,25 +95,31 @@ def _print_summary(summary: PollSummary) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """`exitplan run`: the main job."""
+    """`exitplan run`: the main job, with every chat adapter whose token is set."""
     rt = _open(args)
-    _ensure_console_default(rt)
-    notifiers = {"console": ConsoleNotifier(sys.stdout)}
-    if rt.settings.chat_configured:
-        print(
-            "A Slack or Discord token is set, but this version sends to the console only.",
-            file=sys.stderr,
-        )
+    try:
+        adapters = start_adapters(rt.settings)
+    except AdapterError as error:
+        print(f"exitplan: {error}", file=sys.stderr)
+        rt.close()
+        return 2
+    notifiers: dict[str, Notifier] = {a.platform: a.notifier for a in adapters}
+    if not adapters:
+        _ensure_console_default(rt)
+    notifiers["console"] = ConsoleNotifier(sys.stdout)
     runner = Runner(rt, notifiers)
     runner.install_signal_handlers()
+    chats = ", ".join(a.platform for a in adapters) or "the console only"
     print(
-        f"exitplan is watching {len(rt.catalog)} providers; database {rt.settings.db_path}. "
-        "Ctrl-C stops it.",
+        f"exitplan is watching {len(rt.catalog)} providers and sending to {chats}; "
+        f"database {rt.settings.db_path}. Ctrl-C stops it.",
         file=sys.stderr,
     )
     try:
         runner.run()
     finally:
+        for adapter in adapters:
+            adapter.stop()
         rt.close()
     return 0
 

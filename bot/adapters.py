@@ -1,0 +1,44 @@
+"""Chat adapters: which ones to start, and the small interface the runner needs of them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from bot.notify import Notifier
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ChatAdapter(Protocol):
+    """A running chat platform connection: it answers commands and sends alerts."""
+
+    platform: str
+    notifier: Notifier
+
+    def stop(self) -> None:
+        """Disconnect and wait for the adapter's threads to finish."""
+        ...
+
+
+class AdapterError(RuntimeError):
+    """A chat adapter could not start; the message names the setting to fix."""
+
+
+def start_adapters(settings: Settings) -> list[ChatAdapter]:
+    """Start the adapters whose tokens are set; raise AdapterError when one cannot start."""
+    adapters: list[ChatAdapter] = []
+    if settings.slack_bot_token:
+        adapters.append(_start_slack(settings))
+    if settings.discord_token:
+        adapters.append(_start_discord(settings))
+    return adapters
+
+
+def _start_slack(settings: Settings) -> ChatAdapter:
+    raise AdapterError("SLACK_BOT_TOKEN is set, but this build has no Slack adapter yet")
+
+
+def _start_discord(settings: Settings) -> ChatAdapter:
+    raise AdapterError("DISCORD_TOKEN is set, but this build has no Discord adapter yet")
