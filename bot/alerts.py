@@ -22,7 +22,9 @@ class Alert:
     """One message about one event, ready for an adapter to render."""
 
     event_id: int
-    purpose: str  # "alert" for the first message, "update" for a later revision
+    # "alert" (first message), "update" (a later revision, threaded under the alert),
+    # "reminder" (a deadline is near) or "final" (the deadline passed)
+    purpose: str
     provider: str
     provider_name: str
     title: str
@@ -37,13 +39,35 @@ class Alert:
     evidence: tuple[tuple[str, str], ...]
     summary: str
     checklist: Checklist | None = None
+    previous_deadline: date | None = None
+    escalated: bool = False
 
     @property
     def headline(self) -> str:
-        """Kind and severity at a glance, e.g. "SHUTDOWN · high"."""
+        """Kind and severity at a glance, e.g. "SHUTDOWN · high" or "REMINDER: 30 days left"."""
         kinds = " + ".join(kind_label(kind).upper() for kind in self.kinds) or "NEWS"
-        prefix = "UPDATE: " if self.purpose == "update" else ""
-        return f"{prefix}{kinds} · {self.severity}"
+        return f"{self.prefix}{kinds} · {self.severity}"
+
+    @property
+    def prefix(self) -> str:
+        """What kind of message this is, before the kinds: "UPDATE: ", "REMINDER: …"."""
+        if self.purpose == "reminder":
+            left = self.days_left if self.days_left is not None else 0
+            return f"REMINDER: {left} day{'s' if left != 1 else ''} left · "
+        if self.purpose == "final":
+            return "DEADLINE PASSED · "
+        if self.purpose == "update":
+            return "ESCALATED: " if self.escalated else "UPDATE: "
+        return ""
+
+    @property
+    def deadline_moved(self) -> bool:
+        """True for an update that moved the deadline."""
+        return (
+            self.purpose == "update"
+            and self.previous_deadline is not None
+            and self.previous_deadline != self.deadline
+        )
 
 
 def kind_label(kind: str) -> str:
@@ -94,4 +118,6 @@ def build_alert(
         evidence=evidence,
         summary=summarise(event.text),
         checklist=checklist,
+        previous_deadline=event.previous_deadline,
+        escalated=event.escalated,
     )

@@ -79,6 +79,9 @@ def _watch_commands(command: CommandFactory) -> None:
     p.add_argument("--all", action="store_true", help="include unclassified news")
     p.add_argument("--limit", type=int, default=30, help="at most this many (default 30)")
 
+    p = command("feeds", "every polled feed: ok, failing (and why) or gone", commands.feeds)
+    p.add_argument("--failing", action="store_true", help="only feeds failing or gone")
+
 
 def _channel_commands(command: CommandFactory) -> None:
     """Commands for the console channel: subscriptions, status and checklists."""
@@ -97,10 +100,18 @@ def _channel_commands(command: CommandFactory) -> None:
 
     p = command(
         "status",
-        "a provider's open incidents, recent announcements, deadlines and feeds",
+        "a provider's state, announcements, deadlines, checklist progress and feeds; "
+        "without PROVIDER, every subscription of the console, worst first",
         commands.status,
     )
-    p.add_argument("provider", help="provider name or alias")
+    p.add_argument("provider", nargs="?", default=None, help="provider name or alias")
+
+    p = command(
+        "reminders",
+        "the deadline reminder plan: each pending reminder with its date, channel and event",
+        commands.reminders,
+    )
+    p.add_argument("--as-of", metavar="DATE", help="show what would be sent on this date")
 
     p = command(
         "checklist", "show the console's checklist for an event, or tick steps", commands.checklist

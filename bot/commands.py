@@ -21,14 +21,17 @@ from bot.settings import Settings
 from feeds.classify import classify
 from feeds.evaluate import evaluate, format_report, load_corpus, prediction_record
 from feeds.fetch import Fetcher, FetchLimits, FetchRequest, FetchResult
+from feeds.guard import AddressGuard
 from feeds.model import DEFAULT_KINDS, Classification
 from feeds.parse import NotAFeed, parse_feed
 from feeds.watcher import PollSummary, poll_once
-from storage import EVERY_PROVIDER, FeedSource, backup_db, schema_version
+from storage import EVERY_PROVIDER, Feed, FeedSource, backup_db, schema_version
 from storage.deliveries import count_deliveries, list_deliveries, retry_failed
 from storage.entries import count_entries
 from storage.events import count_events, list_events
+from storage.feeds import list_feeds
 from storage.providers import add_user_provider
+from storage.reminders import PlannedReminder, due_reminders, reminder_plan
 from storage.subscriptions import list_subscriptions, subscribe
 
 _AGE = re.compile(r"^(\d+)([dhw])$")
@@ -271,6 +274,42 @@ def status(args: argparse.Namespace) -> int:
         rt.close()
 
 
+def _reminder_line(rt: Runtime, item: PlannedReminder) -> str:
+    sub = item.subscription
+    when = "deadline passed" if item.final else f"{item.days_before} days before"
+    state = " (sent)" if item.sent else ""
+    return clean(
+        f"{item.due_on.isoformat()}  {when:<16} {sub.platform}:{sub.workspace}/{sub.channel}  "
+        f"#{item.event.id} {rt.provider_name(item.event.provider)}: {item.event.title} "
+        f"(deadline {item.deadline.isoformat()}){state}"
+    )
+
+
+def reminders(args: argparse.Namespace) -> int:
+    """`exitplan reminders [--as-of DATE]`."""
+    rt = _open(args, sync=False)
+    try:
+        offsets = rt.settings.reminder_days
+        if args.as_of:
+            as_of = _published(args.as_of).date()
+            due = due_reminders(rt.db, as_of, offsets)
+            print(f"Reminders that would be sent on {as_of.isoformat()}: {len(due)}")
+            for item in due:
+                print(_reminder_line(rt, item))
+            return 0
+        today = utc_now().date()
+        plan = [p for p in reminder_plan(rt.db, today, offsets) if not p.sent]
+        if not plan:
+            print("No reminders planned: no subscribed channel has a deadline ahead.")
+            return 0
+        print(f"{len(plan)} pending reminder(s), offsets {', '.join(map(str, offsets))} days:")
+        for item in plan:
+            print(_reminder_line(rt, item))
+        return 0
+    finally:
+        rt.close()
+
+
 def checklist(args: argparse.Namespace) -> int:
     """`exitplan checklist EVENT [--done N ...] [--undo N ...]`."""
     rt = _open(args, sync=False)
@@ -285,6 +324,38 @@ def checklist(args: argparse.Namespace) -> int:
             user=args.by or getpass.getuser(),
         )
         return _print_reply(reply)
+    finally:
+        rt.close()
+
+
+def feed_state(feed: Feed) -> str:
+    """A feed's health in one line: ok, failing (how often, why) or gone, and its next poll."""
+    failing = f"failing {feed.failure_count}x {feed.last_error_kind}: {feed.last_error}"
+    if feed.gone_at is not None:
+        state = f"gone since {feed.gone_at:%Y-%m-%d} ({feed.gone_reason}), {failing}"
+    elif feed.failure_count:
+        state = failing
+    elif feed.last_success_at is not None:
+        state = f"ok, last read {feed.last_success_at:%Y-%m-%d %H:%M} UTC"
+    else:
+        state = "not read yet"
+    if feed.next_poll_at is not None:
+        state += f"; next poll {feed.next_poll_at:%Y-%m-%d %H:%M} UTC"
+    return state
+
+
+def feeds(args: argparse.Namespace) -> int:
+    """`exitplan feeds [--failing]`."""
+    rt = _open(args)
+    try:
+        every = list_feeds(rt.db)
+        bad = [f for f in every if f.failure_count or f.gone_at is not None]
+        gone = sum(1 for f in bad if f.gone_at is not None)
+        print(f"{len(every)} feed(s): {len(bad) - gone} failing, {gone} gone.")
+        for feed in bad if args.failing else every:
+            name = rt.provider_name(feed.provider)
+            print(clean(f"{name} ({feed.role}) {feed.url} — {feed_state(feed)}"))
+        return 0
     finally:
         rt.close()
 
@@ -410,7 +481,8 @@ def _check_url(args: argparse.Namespace, fallback: datetime) -> int:
     limits = FetchLimits(total_timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes)
 
     async def fetch() -> FetchResult:
-        async with Fetcher(limits) as fetcher:
+        guard = AddressGuard(allow_private=settings.allow_private_feeds)
+        async with Fetcher(limits, guard=guard) as fetcher:
             return await fetcher.fetch(FetchRequest(args.url), utc_now())
 
     result = asyncio.run(fetch())

@@ -50,6 +50,11 @@ def render_alert_text(alert: Alert) -> str:
         facts.append(deadline)
     if facts:
         lines.append(" · ".join(facts))
+    if alert.deadline_moved and alert.previous_deadline is not None:
+        lines.append(
+            f"Deadline moved from {alert.previous_deadline.isoformat()} to "
+            f"{alert.deadline.isoformat() if alert.deadline else 'none'}; reminders re-planned."
+        )
     if alert.evidence:
         why = ", ".join(
             f'"{clean(phrase)}" ({kind_label(label).lower()})' for label, phrase in alert.evidence
@@ -58,6 +63,8 @@ def render_alert_text(alert: Alert) -> str:
     if alert.summary:
         lines.append(clean(alert.summary))
     if alert.checklist is not None:
+        if alert.purpose == "final":
+            lines.append("Open steps:" if alert.checklist.open_steps else "Every step is done.")
         lines.extend(render_checklist_lines(alert.checklist))
     lines.append(f"Event #{alert.event_id} · exitplan status {alert.provider}")
     return "\n".join(lines)

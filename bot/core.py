@@ -6,59 +6,50 @@ Slack, Discord and the console all call these functions; none of them knows a pl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from bot.alerts import Alert, build_alert, days_left, kind_label
+from bot.alerts import Alert, build_alert
 from bot.checklists import Checklist, channel_checklist, tick
 from bot.notify import Target
+from bot.replies import (
+    Reply,
+    Section,
+    describe_kinds,
+    event_line,
+    subscription_line,
+    unknown_provider,
+)
 from bot.runtime import Runtime
+from bot.status import channel_status, provider_status
 from feeds.catalog import Provider
 from feeds.model import DEFAULT_KINDS, KINDS
-from storage import ALL_KINDS, EVERY_PROVIDER, Event, Subscription
-from storage.events import get_event, list_events, upcoming_deadlines
-from storage.feeds import list_feeds
+from storage import ALL_KINDS, EVERY_PROVIDER, Event
+from storage.deliveries import queue_catch_up
+from storage.events import get_event
 from storage.subscriptions import list_subscriptions, subscribe, unsubscribe
+
+__all__ = [
+    "Reply",
+    "Section",
+    "alert_for",
+    "cmd_checklist",
+    "cmd_help",
+    "cmd_list",
+    "cmd_providers",
+    "cmd_status",
+    "cmd_subscribe",
+    "cmd_unsubscribe",
+    "event_line",
+    "find_event",
+    "parse_kinds",
+    "toggle_step",
+    "unknown_provider",
+]
 
 #: Names that subscribe a channel to every provider.
 EVERY_PROVIDER_NAMES = ("all", "*", "every", "everything")
 _OPEN_INCIDENT_DAYS = 14
 _LATEST = 8
-
-
-@dataclass(frozen=True)
-class Section:
-    """A headed group of lines in a reply."""
-
-    heading: str
-    lines: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the bot answers to a command, before any platform renders it."""
-
-    ok: bool
-    title: str
-    sections: tuple[Section, ...] = ()
-
-    @property
-    def text(self) -> str:
-        """The reply as plain text."""
-        parts = [self.title]
-        for section in self.sections:
-            parts.append(f"\n{section.heading}:" if section.heading else "")
-            parts.extend(f"  {line}" for line in section.lines)
-        return "\n".join(parts).rstrip()
-
-
-def unknown_provider(rt: Runtime, name: str) -> Reply:
-    suggestions = rt.catalog.suggest(name)
-    hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-    return Reply(
-        ok=False,
-        title=f"Unknown provider {name!r}.{hint} List them all with `providers`.",
-    )
 
 
 def parse_kinds(words: list[str]) -> tuple[tuple[str, ...], str | None]:
@@ -79,12 +70,6 @@ def parse_kinds(words: list[str]) -> tuple[tuple[str, ...], str | None]:
     return tuple(chosen), None
 
 
-def _describe_kinds(kinds: tuple[str, ...]) -> str:
-    if ALL_KINDS in kinds:
-        return "everything, unclassified news included"
-    return ", ".join(kind_label(kind).lower() for kind in kinds)
-
-
 def cmd_subscribe(
     rt: Runtime, target: Target, provider_name: str, kinds: list[str], now: datetime
 ) -> Reply:
@@ -99,7 +84,7 @@ def cmd_subscribe(
         if provider is None:
             return unknown_provider(rt, provider_name)
         slug, name = provider.slug, provider.name
-    _, created = subscribe(
+    subscription, created = subscribe(
         rt.db,
         platform=target.platform,
         workspace=target.workspace,
@@ -108,9 +93,15 @@ def cmd_subscribe(
         kinds=chosen,
         now=now,
     )
+    caught_up = queue_catch_up(rt.db, subscription, now)
     verb = "Subscribed" if created else "Updated the subscription"
     note = "" if "outage" in chosen or ALL_KINDS in chosen else " Outages are opt-in: add `outage`."
-    return Reply(ok=True, title=f"{verb}: {name} ({_describe_kinds(chosen)}).{note}")
+    if caught_up:
+        note += (
+            f" {caught_up} announcement(s) still pending there (deadlines ahead, open "
+            "incidents) will follow in this channel."
+        )
+    return Reply(ok=True, title=f"{verb}: {name} ({describe_kinds(chosen)}).{note}")
 
 
 def cmd_unsubscribe(rt: Runtime, target: Target, provider_name: str) -> Reply:
@@ -134,13 +125,6 @@ def cmd_unsubscribe(rt: Runtime, target: Target, provider_name: str) -> Reply:
     return Reply(ok=True, title=f"Unsubscribed from {name}.")
 
 
-def _subscription_line(rt: Runtime, sub: Subscription) -> str:
-    line = f"{rt.provider_name(sub.provider)}: {_describe_kinds(sub.kinds)}"
-    if sub.paused_reason:
-        line += f" — PAUSED: {sub.paused_reason}"
-    return line
-
-
 def cmd_list(rt: Runtime, target: Target) -> Reply:
     """List a channel's subscriptions."""
     subs = list_subscriptions(
@@ -148,7 +132,7 @@ def cmd_list(rt: Runtime, target: Target) -> Reply:
     )
     if not subs:
         return Reply(ok=True, title="No subscriptions yet. Try `subscribe aws`.")
-    lines = tuple(_subscription_line(rt, sub) for sub in subs)
+    lines = tuple(subscription_line(rt, sub) for sub in subs)
     return Reply(ok=True, title=f"{len(subs)} subscription(s):", sections=(Section("", lines),))
 
 
@@ -170,68 +154,15 @@ def cmd_providers(rt: Runtime, query: str = "") -> Reply:
     return Reply(ok=True, title=f"{len(found)} provider(s):", sections=(Section("", lines),))
 
 
-def event_line(event: Event, now: datetime) -> str:
-    when = event.published.strftime("%Y-%m-%d") if event.published else "undated"
-    kinds = "+".join(event.kinds) or "other"
-    line = f"#{event.id} {when} [{kinds}, {event.severity}] {event.title}"
-    if event.deadline:
-        left = days_left(event.deadline, now.date())
-        line += f" — deadline {event.deadline.isoformat()} ({left} days left)"
-    return line
-
-
-def cmd_status(rt: Runtime, provider_name: str, now: datetime, target: Target | None) -> Reply:
-    """A provider's open incidents, recent announcements, deadlines and feed health."""
-    provider = rt.catalog.resolve(provider_name)
-    if provider is None:
-        return unknown_provider(rt, provider_name)
-    since = now - timedelta(days=_OPEN_INCIDENT_DAYS)
-    incidents = [
-        event
-        for event in list_events(
-            rt.db, provider=provider.slug, since=since, role="status", include_other=True
-        )
-        if event.state == "open"
-    ]
-    recent = list_events(rt.db, provider=provider.slug, limit=_LATEST)
-    deadlines = upcoming_deadlines(rt.db, now.date(), provider=provider.slug)
-    sections = [
-        Section("Open incidents", tuple(event_line(e, now) for e in incidents) or ("none",)),
-        Section(
-            "Latest announcements",
-            tuple(event_line(e, now) for e in recent) or ("none classified yet",),
-        ),
-        Section("Deadlines", tuple(event_line(e, now) for e in deadlines) or ("none ahead",)),
-        Section("Feeds", _feed_lines(rt, provider)),
-    ]
-    if target is not None:
-        subs = [
-            sub
-            for sub in list_subscriptions(
-                rt.db, platform=target.platform, workspace=target.workspace, channel=target.channel
-            )
-            if sub.provider in (provider.slug, EVERY_PROVIDER)
-        ]
-        lines = tuple(_subscription_line(rt, sub) for sub in subs) or ("not subscribed",)
-        sections.append(Section("This channel", lines))
-    return Reply(ok=True, title=f"{provider.name} ({provider.slug})", sections=tuple(sections))
-
-
-def _feed_lines(rt: Runtime, provider: Provider) -> tuple[str, ...]:
-    stored = {feed.url: feed for feed in list_feeds(rt.db, provider.slug)}
-    lines = []
-    for spec in provider.feeds:
-        feed = stored.get(spec.url)
-        if feed is None:
-            state = f"not polled ({spec.confidence} URL)"
-        elif feed.last_error_kind:
-            state = f"failing ({feed.failure_count}x {feed.last_error_kind}: {feed.last_error})"
-        elif feed.last_success_at:
-            state = f"ok, last read {feed.last_success_at.strftime('%Y-%m-%d %H:%M')} UTC"
-        else:
-            state = "not polled yet"
-        lines.append(f"{spec.role}: {spec.url} — {state}")
-    return tuple(lines) or ("no known feed; add one with `providers add`",)
+def cmd_status(
+    rt: Runtime, provider_name: str | None, now: datetime, target: Target | None
+) -> Reply:
+    """A provider's state, announcements, deadlines and feeds; without one, the channel's."""
+    if provider_name and provider_name.strip():
+        return provider_status(rt, provider_name, now, target)
+    if target is None:
+        return Reply(ok=False, title="Name a provider: `status PROVIDER`.")
+    return channel_status(rt, now, target)
 
 
 HELP_LINES = (
@@ -240,7 +171,8 @@ HELP_LINES = (
     "unsubscribe PROVIDER — stop alerts for a provider",
     "list — this channel's subscriptions",
     "providers [QUERY] — the providers exitplan knows",
-    "status PROVIDER — open incidents, recent announcements, deadlines, feed health",
+    "status [PROVIDER] — current state, announcements, deadlines and checklist progress; "
+    "without a provider, every subscription of this channel, worst first",
     "checklist EVENT [done N...] — the migration checklist for an event, ticking steps",
     "help — this text",
 )

@@ -28,6 +28,8 @@ from storage.subscriptions import pause_subscription
 log = logging.getLogger(__name__)
 
 ChecklistLookup = Callable[[Event, Target], Checklist | None]
+#: Messages that carry the channel's checklist (updates are short thread replies).
+WITH_CHECKLIST = ("alert", "reminder", "final")
 
 #: First retry delay in seconds; each later one doubles, with jitter, up to MAX_RETRY_DELAY.
 BASE_RETRY_DELAY = 30.0
@@ -75,7 +77,7 @@ def dispatch_due(
         subscription = job.subscription
         target = Target(subscription.platform, subscription.workspace, subscription.channel)
         checklist = None
-        if checklist_for is not None and job.delivery.purpose == "alert":
+        if checklist_for is not None and job.delivery.purpose in WITH_CHECKLIST:
             checklist = checklist_for(job.event, target)
         alert = build_alert(
             job.event,
@@ -85,7 +87,7 @@ def dispatch_due(
             checklist=checklist,
         )
         reply_to = None
-        if job.delivery.purpose == "update":
+        if job.delivery.purpose != "alert":
             reply_to = alert_ref(db, job.event.id, subscription.id)
         try:
             ref = notifier.send(alert, target, reply_to=reply_to)

@@ -17,6 +17,7 @@ from bot.notify import Notifier
 from bot.runtime import Runtime
 from feeds.watcher import PollSummary, poll_once
 from storage.db import housekeep
+from storage.reminders import queue_reminders
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,17 @@ class Runner:
             checklist_for=self.runtime.checklist_for,
         )
 
+    def remind(self) -> int:
+        """Queue the deadline reminders due today (and any missed while down), then send."""
+        now = self.clock()
+        queued = queue_reminders(
+            self.runtime.db, now.date(), self.runtime.settings.reminder_days, now
+        )
+        if queued:
+            log.info("reminders queued count=%s", queued)
+            self.dispatch()
+        return queued
+
     def housekeeping(self) -> None:
         """Daily upkeep of the database."""
         housekeep(self.runtime.db)
@@ -105,7 +117,9 @@ class Runner:
         self.scheduler.every(round(settings.dispatch_interval) or 1).seconds.do(
             _guarded("dispatch", self.dispatch)
         )
+        self.scheduler.every().hour.do(_guarded("reminders", self.remind))
         self.scheduler.every().day.at("04:00").do(_guarded("housekeeping", self.housekeeping))
+        _guarded("reminders", self.remind)()
         _guarded("poll", self.poll)()
         while not self._stop.is_set():
             self.scheduler.run_pending()

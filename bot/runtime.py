@@ -57,6 +57,8 @@ class Runtime:
             jitter=s.poll_jitter,
             max_backoff=s.max_backoff,
             limits=limits,
+            allow_private=s.allow_private_feeds,
+            provider_names={provider.slug: provider.name for provider in self.catalog},
         )
 
     def checklist_for(self, event: Event, target: Target) -> Checklist | None:

@@ -23,6 +23,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
+from feeds.guard import AddressGuard, BlockedAddress, GuardedResolver
+
 ErrorKind = Literal[
     "timeout",
     "network",
@@ -35,6 +37,7 @@ ErrorKind = Literal[
     "too_many_redirects",
     "not_a_feed",
     "bad_url",
+    "blocked",
 ]
 Outcome = Literal["ok", "not_modified", "unchanged", "error"]
 
@@ -124,18 +127,21 @@ class _Failure(Exception):
 class Fetcher:
     """Fetches feeds through one aiohttp session; use it as an async context manager.
 
-    `resolver` is handed to the TCP connector, so a caller can substitute name resolution
-    (an address guard, or a test resolver) without touching this class.
+    Every address goes through `guard` (by default only public addresses pass): names
+    through a resolver that filters the lookup the connection uses, IP literals before
+    each request and redirect. `resolver` substitutes name resolution (tests use it).
     """
 
     def __init__(
         self,
         limits: FetchLimits | None = None,
         *,
+        guard: AddressGuard | None = None,
         resolver: AbstractResolver | None = None,
         user_agent: str = USER_AGENT,
     ) -> None:
         self._limits = limits or FetchLimits()
+        self._guard = guard or AddressGuard()
         self._resolver = resolver
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
@@ -148,7 +154,7 @@ class Fetcher:
             limit=limits.concurrency,
             limit_per_host=limits.per_host,
             ttl_dns_cache=300,
-            resolver=self._resolver,
+            resolver=GuardedResolver(self._guard, self._resolver),
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -208,7 +214,7 @@ class Fetcher:
         if session is None:
             raise RuntimeError("use the Fetcher inside `async with`")
         try:
-            url = _check_url(request.url, "the feed URL")
+            url = self._checked(_check_url(request.url, "the feed URL"), "")
         except _Failure as failure:
             return _error(request.url, failure)
         host = f"{url.host}:{url.port}"
@@ -257,6 +263,7 @@ class Fetcher:
                 location = resp.headers.get("Location")
                 if resp.status in _REDIRECTS and location:
                     url = _redirect_target(url, location)
+                    url = self._checked(url, f"redirected to {url}: ")
                     permanent = permanent and resp.status in _PERMANENT
                     continue
                 new_url = str(url) if permanent and hop > 0 else None
@@ -264,6 +271,13 @@ class Fetcher:
         raise _Failure(
             "too_many_redirects", f"more than {self._limits.max_redirects} redirects, last to {url}"
         )
+
+    def _checked(self, url: URL, context: str) -> URL:
+        """Refuse a URL whose host is an IP literal the guard does not allow."""
+        reason = self._guard.check_literal(url.host or "")
+        if reason is not None:
+            raise _Failure("blocked", context + reason)
+        return url
 
     async def _answer(
         self,
@@ -387,6 +401,8 @@ def _inflater_for(content_encoding: str, limit: int) -> _Inflater | None:
 
 def _failure_from(exc: Exception) -> _Failure:
     """Name the kind of a connection-level failure raised by aiohttp, ssl or the OS."""
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, BlockedAddress):
+        return _Failure("blocked", exc.os_error.message)
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return _Failure("dns", f"cannot resolve {exc.host}: {exc.strerror}")
     if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch | ssl.SSLError):

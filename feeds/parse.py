@@ -43,6 +43,23 @@ _NEWLINES = re.compile(r" ?\n[\n ]*")
 
 _get = dict.get  # read feedparser's dicts directly: no key aliasing, no deprecation warnings
 
+#: Encodings that are not ASCII-compatible, by a body's first bytes (a BOM, or "<?" / "<").
+_WIDE_STARTS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x4c\x6f\xa7\x94", "cp037"),  # "<?xm" in EBCDIC
+)
+_ENTITIES_REMOVED = (
+    "the feed declares XML entities, which exitplan never expands; "
+    "its DOCTYPE was removed before parsing"
+)
+
 
 class NotAFeed(ValueError):
     """The body is not an RSS or Atom feed; the message says what was found instead."""
@@ -63,11 +80,14 @@ def parse_feed(
 ) -> ParsedFeed:
     """Parse a feed body fetched from `url` at `fetched_at` (UTC-aware).
 
-    Raises NotAFeed when the body is an HTML page, JSON, empty, or has no feed structure.
-    Malformed XML from which entries can still be read keeps them and sets `warning`.
+    Raises NotAFeed when the body is an HTML page, JSON, empty, has no feed structure, or
+    is malformed XML without a readable entry. Malformed XML from which entries can still
+    be read keeps them and sets `warning`, as does a DOCTYPE declaring entities (removed
+    unexpanded).
     Dates more than a day after `fetched_at` are dropped as bogus.
     """
     _reject_obvious_non_feeds(body)
+    body, defused = _defuse_entities(body)
     # No content-location on purpose: feedparser would resolve bare guids ("4821") against
     # it, so keys would change when a feed moves. Entry links are resolved here instead.
     headers = {"content-type": content_type} if content_type else {}
@@ -83,11 +103,14 @@ def parse_feed(
     entries = tuple(
         entry for raw in raw_entries if (entry := _entry(raw, base=url, latest=latest)) is not None
     )
-    warning = None
+    if problem is not None and not entries:
+        raise NotAFeed(f"the feed is not well-formed XML and no entry could be read ({problem})")
+    warnings = [_ENTITIES_REMOVED] if defused else []
     if problem is not None:
-        warning = (
+        warnings.append(
             f"the feed is malformed ({problem}); kept the {len(entries)} entries it could read"
         )
+    warning = "; ".join(warnings) or None
     feed = _get(result, "feed") or {}
     title = _title(feed) or None
     return ParsedFeed(title, _link(_get(feed, "link"), url), entries, warning)
@@ -115,6 +138,71 @@ def _reject_obvious_non_feeds(body: bytes) -> None:
         )
     if head[:1] in (b"{", b"["):
         raise NotAFeed("the server sent JSON, not a feed")
+
+
+def _defuse_entities(body: bytes) -> tuple[bytes, bool]:
+    """Remove a prolog DOCTYPE that declares entities; True if one was removed.
+
+    A feed has no business declaring entities, and expanding them is how "billion
+    laughs" documents eat memory and time. feedparser strips such declarations with
+    patterns a comment or markup in the prolog can slip past, so this scans the prolog
+    itself. Raises NotAFeed for a DOCTYPE declaring entities that never ends.
+    """
+    codec = next((name for start, name in _WIDE_STARTS if body.startswith(start)), "latin-1")
+    text = body.decode(codec, errors="replace")
+    start = _doctype_start(text)
+    if start is None or "<!ENTITY" not in text[start:]:
+        return body, False
+    end = _declaration_end(text, start)
+    if end is None:
+        raise NotAFeed("the feed declares XML entities in a DOCTYPE that never ends")
+    if "<!ENTITY" not in text[start:end]:
+        return body, False
+    return (text[:start] + text[end:]).encode(codec, errors="replace"), True
+
+
+def _doctype_start(text: str) -> int | None:
+    """Where the prolog's <!DOCTYPE starts, skipping the XML declaration, PIs and comments."""
+    at = 0
+    while at < len(text):
+        if text[at] in " \t\r\n\ufeff":
+            at += 1
+        elif text.startswith("<!--", at):
+            at = _after(text, "-->", at + 4)
+        elif text.startswith("<?", at):
+            at = _after(text, "?>", at + 2)
+        else:
+            return at if text.startswith("<!DOCTYPE", at) else None
+    return None
+
+
+def _declaration_end(text: str, start: int) -> int | None:
+    """The index after the `>` closing the declaration at `start` (quotes, [subset] kept)."""
+    at = start + 2
+    while at < len(text):
+        char = text[at]
+        if char in "\"'":
+            at = _after(text, char, at + 1)
+        elif text.startswith("<!--", at):
+            at = _after(text, "-->", at + 4)
+        elif text.startswith("<?", at):
+            at = _after(text, "?>", at + 2)
+        elif text.startswith("<!", at):
+            end = _declaration_end(text, at)  # a declaration inside the internal subset
+            if end is None:
+                return None
+            at = end
+        elif char == ">":
+            return at + 1
+        else:
+            at += 1
+    return None
+
+
+def _after(text: str, marker: str, start: int) -> int:
+    """The index after the next `marker`, or the end of the text when it never comes."""
+    found = text.find(marker, start)
+    return len(text) if found < 0 else found + len(marker)
 
 
 def _describe(body: bytes, problem: object) -> str:

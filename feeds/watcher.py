@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,12 +19,22 @@ from sqlite_utils import Database
 
 from feeds.classify import classify
 from feeds.fetch import Fetcher, FetchLimits, FetchRequest, FetchResult
+from feeds.guard import AddressGuard
 from feeds.incidents import incident_state
 from feeds.model import Entry
 from feeds.parse import NotAFeed, parse_feed
 from storage import EntryWrite, EvidenceRecord, Feed
 from storage.entries import known_hashes, save_entries
-from storage.feeds import due_feeds, list_feeds, move_feed, record_failure, record_unchanged
+from storage.feeds import (
+    due_feeds,
+    list_feeds,
+    mark_back,
+    mark_gone,
+    move_feed,
+    record_failure,
+    record_unchanged,
+)
+from storage.model import Notice
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +43,22 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class PollSettings:
-    """How often feeds are polled and how failures are backed off."""
+    """How often feeds are polled, how failures are backed off, when a feed is gone.
+
+    A feed is gone when it answers 410, or has failed for `gone_after` seconds since it
+    was last read (or added); it is then polled every `gone_poll` seconds. Private and
+    loopback addresses are fetched only with `allow_private`. `provider_names` gives
+    the display names used in the notices exitplan writes (the slug otherwise).
+    """
 
     interval: float = 600.0
     jitter: float = 0.1
     max_backoff: float = 86400.0
     limits: FetchLimits = field(default_factory=FetchLimits)
+    allow_private: bool = False
+    gone_after: float = 3 * 86400.0
+    gone_poll: float = 86400.0
+    provider_names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,6 +84,7 @@ class PollSummary:
     events: int = 0
     alerts_queued: int = 0
     failures: list[FeedFailure] = field(default_factory=list)
+    gone: int = 0
 
 
 def next_success_poll(now: datetime, settings: PollSettings, rng: random.Random) -> datetime:
@@ -140,7 +161,8 @@ class _Cycle:
             if progress is not None:
                 progress(done, len(feeds))
 
-        async with Fetcher(self.settings.limits) as fetcher:
+        guard = AddressGuard(allow_private=self.settings.allow_private)
+        async with Fetcher(self.settings.limits, guard=guard) as fetcher:
             await asyncio.gather(*(one(fetcher, feed) for feed in feeds))
 
     def store(self, feed: Feed, result: FetchResult) -> None:
@@ -167,6 +189,7 @@ class _Cycle:
                 etag=result.etag,
                 last_modified=result.last_modified,
             )
+            self.back(feed)
             return
         try:
             parsed = parse_feed(
@@ -197,6 +220,7 @@ class _Cycle:
             last_modified=result.last_modified,
             body_hash=result.body_hash,
         )
+        self.back(feed)
         if not feed.baselined:
             self.summary.baselined += 1
         self.summary.new_entries += saved.new_entries
@@ -236,8 +260,62 @@ class _Cycle:
     ) -> None:
         failures = feed.failure_count + 1
         retry_at = next_failure_poll(self.now, failures, self.settings, self.rng, retry_after)
-        record_failure(
-            self.db, feed.id, self.now, retry_at, error_kind=kind, error=message, status=status
-        )
+        gone = None if feed.gone_at else self.gone_evidence(feed, kind, message, status)
+        if feed.gone_at or gone:
+            retry_at = max(retry_at, self.now + timedelta(seconds=self.settings.gone_poll))
+        queued: int | None = None
+        with self.db.atomic():
+            record_failure(
+                self.db, feed.id, self.now, retry_at, error_kind=kind, error=message, status=status
+            )
+            if gone is not None:
+                # Only a feed that was read before can disappear; one that never worked
+                # is marked gone without alarming anyone (its URL was probably wrong).
+                notice = self.gone_notice(feed, gone) if feed.last_success_at else None
+                queued = mark_gone(self.db, feed.id, self.now, reason=gone.phrase, notice=notice)
         log.warning("feed failed feed=%s kind=%s error=%s", feed.url, kind, message)
         self.summary.failures.append(FeedFailure(feed.provider, feed.url, kind, message, failures))
+        if gone is not None:
+            log.warning("feed is gone feed=%s reason=%s told=%s", feed.url, gone.phrase, queued)
+            self.summary.gone += 1
+            self.summary.alerts_queued += queued or 0
+
+    def gone_evidence(
+        self, feed: Feed, kind: str, message: str, status: int | None
+    ) -> EvidenceRecord | None:
+        """Why a failing feed counts as gone (410, or failing too long), or None."""
+        if status == 410:
+            reason = "the server says the feed was removed for good"
+            return EvidenceRecord("feed_gone", "HTTP 410 Gone", reason)
+        since = feed.last_success_at or feed.created_at
+        if kind in ("blocked", "internal") or since is None:
+            return None  # a refused address or a bug of ours is not a disappearance
+        if (self.now - since).total_seconds() < self.settings.gone_after:
+            return None
+        return EvidenceRecord(
+            "feed_gone", f"unreachable since {since:%Y-%m-%d %H:%M} UTC", f"{kind}: {message}"
+        )
+
+    def gone_notice(self, feed: Feed, evidence: EvidenceRecord) -> Notice:
+        """What a gone feed's provider's subscribers are told, once."""
+        name = self.settings.provider_names.get(feed.provider, feed.provider)
+        text = (
+            f"exitplan can no longer read this {feed.role} feed of {name} ({evidence.phrase}). "
+            f"A disappearing feed can be a sign of a shutdown: check {name}'s website, status "
+            "page and account notices, and look for a new feed address (add it with "
+            f"`exitplan providers add {feed.provider} URL`). exitplan still checks this one "
+            f"daily. Last error: {evidence.reason}."
+        )
+        return Notice(
+            key=f"exitplan:gone:{feed.id}",
+            notice="feed_gone",
+            title=f"{name} feed is gone: {feed.url}",
+            text=text,
+            link=feed.url,
+            evidence=(evidence,),
+        )
+
+    def back(self, feed: Feed) -> None:
+        """Clear the gone mark of a feed that answered again."""
+        if feed.gone_at is not None and mark_back(self.db, feed.id):
+            log.info("feed is back feed=%s gone_since=%s", feed.url, feed.gone_at.isoformat())

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import from_iso, required_iso, to_iso
+from storage.db import from_iso, load_json_list, required_iso, to_iso
 from storage.events import get_event
-from storage.model import Delivery, Event, Subscription
+from storage.model import EVERY_PROVIDER, Delivery, Event, Subscription
 from storage.subscriptions import get_subscription, matching_subscriptions
 
 
@@ -68,6 +68,66 @@ def queue_deliveries(
                status, attempts, next_attempt_at, created_at)
                VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)""",
             [event_id, subscription.id, purpose, revision, to_iso(now), to_iso(now)],
+        )
+        queued += cursor.rowcount
+    return queued
+
+
+def queue_catch_up(
+    db: Database, subscription: Subscription, now: datetime, *, incident_days: int = 7
+) -> int:
+    """Queue, once, what a new subscriber must not miss: deadlines ahead, open incidents.
+
+    Returns how many alerts were queued. Events the channel was already alerted about
+    are skipped.
+    """
+    where = "" if subscription.provider == EVERY_PROVIDER else "AND events.provider = ?"
+    params: list[Any] = [now.date().isoformat(), to_iso(now - timedelta(days=incident_days))]
+    if where:
+        params.append(subscription.provider)
+    rows = db.execute(
+        f"""SELECT events.id, events.kinds, events.revision FROM events
+            JOIN feeds ON feeds.id = events.feed_id
+            WHERE (events.deadline >= ?
+                   OR (events.state = 'open' AND feeds.role = 'status' AND events.published >= ?))
+            {where}
+            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id
+                            AND d.subscription_id = ? AND d.purpose = 'alert')
+            ORDER BY events.deadline IS NULL, events.deadline, events.id""",  # noqa: S608
+        [*params, subscription.id],
+    ).fetchall()
+    queued = 0
+    with db.atomic():
+        for event_id, kinds, revision in rows:
+            if not subscription.wants(tuple(load_json_list(kinds))):
+                continue
+            db.execute(
+                """INSERT OR IGNORE INTO deliveries (event_id, subscription_id, purpose, revision,
+                   status, attempts, next_attempt_at, created_at)
+                   VALUES (?, ?, 'alert', ?, 'pending', 0, ?, ?)""",
+                [event_id, subscription.id, revision, to_iso(now), to_iso(now)],
+            )
+            queued += 1
+    return queued
+
+
+def queue_notice(db: Database, *, event_id: int, provider: str, now: datetime) -> int:
+    """Queue a notice to every active subscription of a provider, whatever kinds it wants.
+
+    Returns how many were queued; call it inside the transaction that stored the notice.
+    """
+    rows = db.execute(
+        "SELECT id FROM subscriptions WHERE provider IN (?, ?) AND paused_reason IS NULL "
+        "ORDER BY id",
+        [provider, EVERY_PROVIDER],
+    ).fetchall()
+    queued = 0
+    for (subscription_id,) in rows:
+        cursor = db.execute(
+            """INSERT OR IGNORE INTO deliveries (event_id, subscription_id, purpose, revision,
+               status, attempts, next_attempt_at, created_at)
+               VALUES (?, ?, 'alert', 1, 'pending', 0, ?, ?)""",
+            [event_id, subscription_id, to_iso(now), to_iso(now)],
         )
         queued += cursor.rowcount
     return queued

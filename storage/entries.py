@@ -43,7 +43,8 @@ def save_entries(
     """Store a successful poll in one transaction: entries, events and their outbox rows.
 
     The feed's first successful poll is its baseline: events are stored (they show in
-    `status` and `events`) but nothing is queued for delivery.
+    `status` and `events`) but only those whose deadline is still ahead are queued for
+    delivery; years of history never flood a channel, a pending shutdown is never missed.
     """
     new_entries = updated_entries = deliveries = 0
     event_ids: list[int] = []
@@ -66,7 +67,7 @@ def save_entries(
                 baseline=baseline,
             )
             event_ids.append(change.event_id)
-            if change.material and not baseline:
+            if change.material and (not baseline or _pending(write, now)):
                 deliveries += queue_deliveries(
                     db,
                     event_id=change.event_id,
@@ -92,6 +93,11 @@ def save_entries(
             },
         )
     return SaveResult(new_entries, updated_entries, tuple(event_ids), deliveries)
+
+
+def _pending(write: EntryWrite, now: datetime) -> bool:
+    """True for an announcement whose deadline is still ahead: even a baseline sends it."""
+    return bool(write.kinds) and write.deadline is not None and write.deadline >= now.date()
 
 
 def _upsert_entry(db: Database, feed_id: int, write: EntryWrite, now: datetime) -> tuple[int, bool]:

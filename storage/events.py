@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,7 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.db import date_from_iso, dump_json, from_iso, load_json_list, required_iso, to_iso
-from storage.model import EntryWrite, Event, EvidenceRecord
+from storage.model import EntryWrite, Event, EvidenceRecord, Notice
 
 _EVENT_COLUMNS = """events.*, feeds.role AS feed_role, entries.text AS text"""
 _EVENT_FROM = """events JOIN feeds ON feeds.id = events.feed_id
@@ -47,6 +48,10 @@ def _event(row: dict[str, Any]) -> Event:
         updated_at=required_iso(row["updated_at"]),
         feed_role=row.get("feed_role") or "news",
         text=row.get("text") or "",
+        previous_kinds=tuple(load_json_list(row.get("previous_kinds"))),
+        previous_deadline=date_from_iso(row.get("previous_deadline")),
+        deadline_set_at=from_iso(row.get("deadline_set_at")),
+        notice=row.get("notice"),
     )
 
 
@@ -91,6 +96,7 @@ def upsert_event(
                 "baseline": int(baseline),
                 "revision": 1,
                 "created_at": to_iso(now),
+                "deadline_set_at": to_iso(now) if write.deadline else None,
             }
         )
         db.table("events").insert(values)
@@ -101,6 +107,11 @@ def upsert_event(
     material = _material(old_row, values)
     revision = old_row["revision"] + (1 if material else 0)
     values["revision"] = revision
+    if material:
+        values["previous_kinds"] = old_row["kinds"]
+        values["previous_deadline"] = old_row["deadline"]
+    if old_row["deadline"] != values["deadline"]:
+        values["deadline_set_at"] = to_iso(now)
     db.table("events").update(old_row["id"], values)
     return EventChange(old_row["id"], revision, material=material)
 
@@ -170,3 +181,72 @@ def upcoming_deadlines(
 def count_events(db: Database) -> int:
     """Count stored events."""
     return int(db.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def events_with_deadlines(db: Database, start: date, end: date) -> list[Event]:
+    """Events whose deadline falls between two dates (inclusive), the nearest first."""
+    sql = (
+        f"SELECT {_EVENT_COLUMNS} FROM {_EVENT_FROM} "  # noqa: S608
+        "WHERE events.deadline >= ? AND events.deadline <= ? "
+        "ORDER BY events.deadline, events.id"
+    )
+    return [_event(row) for row in db.query(sql, [start.isoformat(), end.isoformat()])]
+
+
+def save_notice(
+    db: Database, notice: Notice, *, feed_id: int, provider: str, now: datetime
+) -> tuple[int, bool]:
+    """Store a notice as an entry of its feed with an event that has no kinds.
+
+    Returns the event id and whether it is new; a key already stored is kept as it was,
+    so a notice is stored (and told) once.
+    """
+    with db.atomic():
+        found = db.execute(
+            "SELECT events.id FROM events JOIN entries ON entries.id = events.entry_id "
+            "WHERE entries.feed_id = ? AND entries.key = ?",
+            [feed_id, notice.key],
+        ).fetchone()
+        if found is not None:
+            return int(found[0]), False
+        digest = hashlib.sha256(f"{notice.title}\n{notice.text}".encode()).hexdigest()
+        db.table("entries").insert(
+            {
+                "feed_id": feed_id,
+                "key": notice.key,
+                "title": notice.title,
+                "link": notice.link,
+                "published": to_iso(now),
+                "text": notice.text,
+                "categories": "[]",
+                "content_hash": digest,
+                "first_seen": to_iso(now),
+                "last_changed": to_iso(now),
+            }
+        )
+        entry_id = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
+        db.table("events").insert(
+            {
+                "entry_id": entry_id,
+                "feed_id": feed_id,
+                "provider": provider,
+                "title": notice.title,
+                "link": notice.link,
+                "published": to_iso(now),
+                "kinds": "[]",
+                "severity": notice.severity,
+                "evidence": json.dumps(
+                    [
+                        {"label": e.label, "phrase": e.phrase, "reason": e.reason}
+                        for e in notice.evidence
+                    ],
+                    ensure_ascii=False,
+                ),
+                "baseline": 0,
+                "revision": 1,
+                "created_at": to_iso(now),
+                "updated_at": to_iso(now),
+                "notice": notice.notice,
+            }
+        )
+        return int(db.execute("SELECT last_insert_rowid()").fetchone()[0]), True

@@ -9,7 +9,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.db import from_iso, to_iso
-from storage.model import Feed, FeedSource
+from storage.deliveries import queue_notice
+from storage.events import save_notice
+from storage.model import Feed, FeedSource, Notice
 
 
 def _feed(row: dict[str, Any]) -> Feed:
@@ -31,6 +33,9 @@ def _feed(row: dict[str, Any]) -> Feed:
         next_poll_at=from_iso(row["next_poll_at"]),
         last_polled_at=from_iso(row["last_polled_at"]),
         last_success_at=from_iso(row["last_success_at"]),
+        created_at=from_iso(row["created_at"]),
+        gone_at=from_iso(row.get("gone_at")),
+        gone_reason=row.get("gone_reason"),
     )
 
 
@@ -182,3 +187,31 @@ def move_feed(db: Database, feed_id: int, new_url: str) -> bool:
         return False
     db.table("feeds").update(feed_id, {"url": new_url})
     return True
+
+
+def mark_gone(
+    db: Database, feed_id: int, now: datetime, *, reason: str, notice: Notice | None = None
+) -> int | None:
+    """Mark a feed gone and queue its notice to the provider's subscribers, in one transaction.
+
+    Returns how many deliveries the notice queued, or None when the feed was already gone
+    (it keeps the date and reason it went with, and nobody is told again).
+    """
+    with db.atomic():
+        row = db.table("feeds").get(feed_id)
+        if row.get("gone_at"):
+            return None
+        db.table("feeds").update(feed_id, {"gone_at": to_iso(now), "gone_reason": reason})
+        if notice is None:
+            return 0
+        event_id, new = save_notice(db, notice, feed_id=feed_id, provider=row["provider"], now=now)
+        return queue_notice(db, event_id=event_id, provider=row["provider"], now=now) if new else 0
+
+
+def mark_back(db: Database, feed_id: int) -> bool:
+    """Clear a feed's gone mark once it answers again; False if it was not gone."""
+    cursor = db.execute(
+        "UPDATE feeds SET gone_at = NULL, gone_reason = NULL WHERE id = ? AND gone_at IS NOT NULL",
+        [feed_id],
+    )
+    return cursor.rowcount > 0

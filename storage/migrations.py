@@ -197,3 +197,21 @@ def m004_reminders(db: Database) -> None:
     db.table("reminders").create_index(
         ["event_id", "subscription_id", "deadline", "days_before"], unique=True
     )
+
+
+@MIGRATIONS()
+def m005_event_history(db: Database) -> None:
+    """What an event said before its latest revision, and when its deadline was set."""
+    events = db.table("events")
+    events.add_column("previous_kinds", str)
+    events.add_column("previous_deadline", str)
+    events.add_column("deadline_set_at", str)
+
+
+@MIGRATIONS()
+def m005_feed_gone(db: Database) -> None:
+    """Feeds that disappeared (410 Gone, or unreachable for days), and notices about them."""
+    feeds = db.table("feeds")
+    feeds.add_column("gone_at", str)
+    feeds.add_column("gone_reason", str)
+    db.table("events").add_column("notice", str)

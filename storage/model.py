@@ -36,6 +36,9 @@ class Feed:
     next_poll_at: datetime | None
     last_polled_at: datetime | None
     last_success_at: datetime | None
+    created_at: datetime | None = None
+    gone_at: datetime | None = None
+    gone_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,18 @@ class Event:
     updated_at: datetime
     feed_role: str = "news"
     text: str = ""
+    previous_kinds: tuple[str, ...] = ()
+    previous_deadline: date | None = None
+    deadline_set_at: datetime | None = None
+    notice: str | None = None  # set on notices exitplan writes itself, e.g. "feed_gone"
+
+    @property
+    def escalated(self) -> bool:
+        """True when the latest revision added data loss or a shutdown to what it said."""
+        grave = {"data_loss", "shutdown"}
+        return bool(self.previous_kinds) and bool(
+            (set(self.kinds) & grave) - set(self.previous_kinds)
+        )
 
 
 @dataclass(frozen=True)
@@ -166,3 +181,20 @@ class SaveResult:
     updated_entries: int
     events: tuple[int, ...]
     deliveries: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something exitplan itself tells a provider's subscribers (e.g. that a feed is gone).
+
+    Stored as an entry of the feed with an event that has no kinds, so it is never
+    counted as a shutdown, and sent to every active subscription of the provider.
+    """
+
+    key: str
+    notice: str
+    title: str
+    text: str
+    link: str | None
+    evidence: tuple[EvidenceRecord, ...] = ()
+    severity: str = "medium"

@@ -36,6 +36,7 @@ def config(tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPa
     path.write_text(
         f'database = "{tmp_path / "exitplan.db"}"\n'
         "poll_catalog = false\n"
+        "allow_private_feeds = true\n"
         "[[providers]]\n"
         'slug = "example-cloud"\n'
         'name = "Example Cloud"\n'

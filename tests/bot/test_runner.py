@@ -30,6 +30,7 @@ def test_run_polls_then_stops_on_sigterm(tmp_path: Path, feed_server: FeedServer
     config = tmp_path / "exitplan.toml"
     config.write_text(
         f'database = "{tmp_path / "exitplan.db"}"\npoll_catalog = false\n'
+        "allow_private_feeds = true\n"
         '[[providers]]\nslug = "example"\n'
         f'feeds = [{{ url = "{feed_server.url("/history.rss")}", role = "status" }}]\n'
     )

@@ -25,11 +25,14 @@ from feeds.fetch import (
     FetchRequest,
     FetchResult,
 )
+from feeds.guard import AddressGuard
 from tests.servers import FeedServer
 
 NOW = datetime(2024, 3, 15, 12, 0, tzinfo=UTC)
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 SMALL = FetchLimits(connect_timeout=2, read_timeout=2, total_timeout=5, max_bytes=100_000)
+#: The test servers listen on 127.0.0.1, which the default guard refuses.
+LOOPBACK = AddressGuard(allow_private=True)
 
 
 def fetch(
@@ -38,7 +41,7 @@ def fetch(
     """Run one fetch in a fresh event loop and drop the timing so results compare whole."""
 
     async def run() -> FetchResult:
-        async with Fetcher(limits, resolver=resolver) as fetcher:
+        async with Fetcher(limits, guard=LOOPBACK, resolver=resolver) as fetcher:
             return await fetcher.fetch(request, NOW)
 
     return replace(asyncio.run(run()), elapsed=0.0)
@@ -340,7 +343,7 @@ def test_trickling_server_times_out_at_total_timeout(feed_server: FeedServer) ->
     url = feed_server.url("/feed")
 
     async def run() -> FetchResult:
-        async with Fetcher(limits) as fetcher:
+        async with Fetcher(limits, guard=LOOPBACK) as fetcher:
             return await fetcher.fetch(FetchRequest(url), NOW)
 
     result = asyncio.run(run())
@@ -412,7 +415,7 @@ def test_fetch_many_keeps_input_order_and_reports_each(feed_server: FeedServer) 
     seen: list[str] = []
 
     async def run() -> list[FetchResult]:
-        async with Fetcher(SMALL) as fetcher:
+        async with Fetcher(SMALL, guard=LOOPBACK) as fetcher:
             return await fetcher.fetch_many(requests, NOW, lambda r: seen.append(r.url))
 
     results = asyncio.run(run())
@@ -436,7 +439,7 @@ def test_fetch_many_respects_the_per_host_limit(feed_server: FeedServer) -> None
     limits = replace(SMALL, per_host=1)
 
     async def run() -> list[FetchResult]:
-        async with Fetcher(limits) as fetcher:
+        async with Fetcher(limits, guard=LOOPBACK) as fetcher:
             return await fetcher.fetch_many([FetchRequest(feed_server.url(p)) for p in paths], NOW)
 
     results = asyncio.run(run())

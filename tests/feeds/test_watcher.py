@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlite_utils import Database
 
 from feeds.fetch import FetchLimits
 from feeds.watcher import PollSettings, poll_once
-from storage import FeedSource, open_db
-from storage.deliveries import due_deliveries
+from storage import EvidenceRecord, FeedSource, open_db
+from storage.deliveries import count_deliveries, due_deliveries
 from storage.events import list_events
 from storage.feeds import list_feeds, sync_feeds
 from storage.subscriptions import subscribe
@@ -20,7 +23,10 @@ from tests.servers import FeedServer
 DATA = Path(__file__).parent.parent / "data" / "feeds"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SETTINGS = PollSettings(
-    interval=600, jitter=0.0, limits=FetchLimits(total_timeout=5, read_timeout=5)
+    interval=600,
+    jitter=0.0,
+    limits=FetchLimits(total_timeout=5, read_timeout=5),
+    allow_private=True,  # the test servers listen on 127.0.0.1
 )
 
 
@@ -127,3 +133,147 @@ def test_status_entries_carry_their_incident_state(tmp_path: Path, feed_server: 
     states = {e.title: e.state for e in list_events(db, include_other=True)}
     assert states["Delayed replication between regions"] == "open"
     assert states["Elevated error rates for object uploads in eu-west"] == "resolved"
+
+
+GONE = replace(SETTINGS, provider_names={"example": "Example Cloud"})
+
+
+def _told(db: Database, at: datetime) -> list[tuple[str, str, tuple[str, ...], str | None]]:
+    """Who is owed what at `at`: channel, event title, kinds and notice of each delivery."""
+    return [
+        (job.subscription.channel, job.event.title, job.event.kinds, job.event.notice)
+        for job in due_deliveries(db, at)
+    ]
+
+
+def test_a_410_marks_the_feed_gone_and_tells_every_subscriber_once(
+    tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """410 Gone: the feed is gone, checked daily, its subscribers told once; it may come back."""
+    feed_server.set_feed("/history.rss", (DATA / "statuspage_history.rss").read_bytes())
+    db = _setup(tmp_path, feed_server, "/history.rss")
+    for channel, provider, kinds in (("sre", "example", ("shutdown",)), ("misc", "other", ())):
+        subscribe(
+            db,
+            platform="console",
+            workspace="local",
+            channel=channel,
+            provider=provider,
+            kinds=kinds,
+            now=NOW,
+        )
+    url = feed_server.url("/history.rss")
+    poll_once(db, NOW, GONE, every_feed=True)
+    feed_server.set_response("/history.rss", 410, b"gone")
+    gone_at = NOW + timedelta(hours=1)
+
+    summary = poll_once(db, gone_at, GONE, rng=random.Random(1), every_feed=True)
+
+    feed = list_feeds(db)[0]
+    assert (feed.gone_at, feed.gone_reason, feed.next_poll_at) == (
+        gone_at,
+        "HTTP 410 Gone",
+        gone_at + timedelta(days=1),
+    )
+    assert (summary.gone, summary.alerts_queued) == (1, 2)
+    title = f"Example Cloud feed is gone: {url}"
+    assert _told(db, gone_at) == [("ops", title, (), "feed_gone"), ("sre", title, (), "feed_gone")]
+    event = due_deliveries(db, gone_at)[0].event
+    assert event.evidence == (
+        EvidenceRecord(
+            "feed_gone", "HTTP 410 Gone", "the server says the feed was removed for good"
+        ),
+    )
+    assert event.text == (
+        "exitplan can no longer read this status feed of Example Cloud (HTTP 410 Gone). A "
+        "disappearing feed can be a sign of a shutdown: check Example Cloud's website, status "
+        "page and account notices, and look for a new feed address (add it with `exitplan "
+        "providers add example URL`). exitplan still checks this one daily. Last error: the "
+        "server says the feed was removed for good."
+    )
+    assert [e.title for e in list_events(db) if e.notice] == []  # never counted as news
+
+    next_day = gone_at + timedelta(days=1)
+    again = poll_once(db, next_day, GONE, rng=random.Random(1), every_feed=True)
+    feed = list_feeds(db)[0]
+    assert (again.gone, again.alerts_queued, feed.gone_at) == (0, 0, gone_at)
+    assert feed.next_poll_at == next_day + timedelta(days=1)
+
+    feed_server.set_feed("/history.rss", (DATA / "statuspage_history_updated.rss").read_bytes())
+    with caplog.at_level(logging.INFO, logger="feeds.watcher"):
+        poll_once(db, gone_at + timedelta(days=2), GONE, every_feed=True)
+    feed = list_feeds(db)[0]
+    assert (feed.gone_at, feed.gone_reason, feed.failure_count) == (None, None, 0)
+    assert f"feed is back feed={url} gone_since={gone_at.isoformat()}" in caplog.messages
+
+    feed_server.set_response("/history.rss", 410, b"gone")
+    deliveries = count_deliveries(db)
+    gone_again = poll_once(db, gone_at + timedelta(days=3), GONE, every_feed=True)
+    assert (gone_again.gone, count_deliveries(db)) == (1, deliveries)  # nobody told twice
+
+
+def test_a_feed_failing_for_three_days_is_gone(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Failures for less than gone_after since the last read are backoff; past it, gone."""
+    feed_server.set_feed("/history.rss", (DATA / "statuspage_history.rss").read_bytes())
+    db = _setup(tmp_path, feed_server, "/history.rss")
+    poll_once(db, NOW, GONE, every_feed=True)
+    feed_server.set_response("/history.rss", 503, b"busy")
+
+    for hours in (1, 24, 71):
+        summary = poll_once(db, NOW + timedelta(hours=hours), GONE, every_feed=True)
+        assert (summary.gone, list_feeds(db)[0].gone_at) == (0, None)
+    late = NOW + timedelta(days=3, minutes=1)
+    summary = poll_once(db, late, GONE, every_feed=True)
+
+    feed = list_feeds(db)[0]
+    assert (summary.gone, feed.gone_at, feed.gone_reason, feed.failure_count) == (
+        1,
+        late,
+        "unreachable since 2026-06-01 12:00 UTC",
+        4,
+    )
+    jobs = due_deliveries(db, late)
+    assert [job.event.evidence for job in jobs] == [
+        (
+            EvidenceRecord(
+                "feed_gone",
+                "unreachable since 2026-06-01 12:00 UTC",
+                "http_5xx: HTTP 503 Service Unavailable",
+            ),
+        )
+    ]
+
+
+def test_a_feed_that_never_worked_is_gone_without_telling_anyone(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A feed never read is gone three days after it was added, but cannot have disappeared."""
+    feed_server.set_response("/typo.rss", 404, b"no")
+    db = _setup(tmp_path, feed_server, "/typo.rss")
+    poll_once(db, NOW, GONE, every_feed=True)
+    late = NOW + timedelta(days=3, seconds=1)
+
+    summary = poll_once(db, late, GONE, every_feed=True)
+
+    feed = list_feeds(db)[0]
+    assert (summary.gone, summary.alerts_queued, feed.gone_at, feed.gone_reason) == (
+        1,
+        0,
+        late,
+        "unreachable since 2026-06-01 12:00 UTC",
+    )
+    assert (_told(db, late), list_events(db, include_other=True)) == ([], [])
+
+
+def test_a_refused_address_is_never_taken_for_a_gone_feed(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A feed the address guard refuses keeps saying so; it is a setting, not a disappearance."""
+    feed_server.set_feed("/history.rss", (DATA / "statuspage_history.rss").read_bytes())
+    db = _setup(tmp_path, feed_server, "/history.rss")
+    strict = replace(GONE, allow_private=False)
+
+    summary = poll_once(db, NOW + timedelta(days=4), strict, every_feed=True)
+
+    feed = list_feeds(db)[0]
+    assert (summary.gone, feed.gone_at, feed.last_error_kind) == (0, None, "blocked")

@@ -103,11 +103,18 @@ def test_open_db_migrates_into_wal_mode(tmp_path: Path) -> None:
 
 
 def test_first_poll_is_a_silent_baseline(db: Database) -> None:
-    """Entries of a feed's first poll become events but queue nothing for channels."""
+    """Entries of a feed's first poll become events but history queues nothing."""
     _subscribe(db, "ops", ("shutdown",))
-    assert _save(db, _write("a")) == 0
+    assert _save(db, _write("a", deadline=date(2026, 1, 31)), _write("b", deadline=None)) == 0
     events = list_events(db, provider="acme")
-    assert [(e.title, e.baseline, e.kinds) for e in events] == [("Title a", True, ("shutdown",))]
+    assert [(e.title, e.baseline) for e in events] == [("Title b", True), ("Title a", True)]
+
+
+def test_baseline_still_sends_a_deadline_that_is_ahead(db: Database) -> None:
+    """A shutdown read in the first poll whose deadline is still ahead reaches the channel."""
+    _subscribe(db, "ops", ("shutdown",))
+    assert _save(db, _write("a"), _write("old", deadline=date(2025, 12, 1))) == 1
+    assert [job.event.title for job in due_deliveries(db, NOW)] == ["Title a"]
 
 
 def test_new_entry_after_baseline_queues_one_alert_per_matching_channel(db: Database) -> None:
