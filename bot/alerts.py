@@ -41,10 +41,13 @@ class Alert:
     checklist: Checklist | None = None
     previous_deadline: date | None = None
     escalated: bool = False
+    notice: str | None = None  # "feed_gone" for exitplan's own notice that a feed vanished
 
     @property
     def headline(self) -> str:
         """Kind and severity at a glance, e.g. "SHUTDOWN · high" or "REMINDER: 30 days left"."""
+        if self.notice == "feed_gone":
+            return f"FEED GONE · {self.severity}"
         kinds = " + ".join(kind_label(kind).upper() for kind in self.kinds) or "NEWS"
         return f"{self.prefix}{kinds} · {self.severity}"
 
@@ -120,4 +123,5 @@ def build_alert(
         checklist=checklist,
         previous_deadline=event.previous_deadline,
         escalated=event.escalated,
+        notice=event.notice,
     )

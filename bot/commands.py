@@ -80,7 +80,8 @@ def _print_summary(summary: PollSummary) -> None:
         f"Polled {summary.polled} feed(s): {summary.not_modified} not modified, "
         f"{summary.new_entries} new and {summary.updated_entries} updated entries, "
         f"{summary.events} classified, {summary.alerts_queued} alert(s) queued, "
-        f"{len(summary.failures)} failure(s)."
+        f"{len(summary.failures)} failure(s)"
+        + (f", {summary.gone} feed(s) now gone." if summary.gone else ".")
     )
     print(line, file=sys.stderr)
     if summary.baselined:

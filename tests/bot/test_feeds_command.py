@@ -90,6 +90,7 @@ def test_a_gone_feed_is_told_once_on_the_console_and_listed_as_failing(
     failing = capsys.readouterr().out.splitlines()
 
     assert told.count(f"Example Cloud feed is gone: {history}") == 1
+    assert "== FEED GONE ·" in told
     assert "A disappearing feed can be a sign of a shutdown: check Example Cloud's" in told
     assert "feed is gone" not in told_again
     assert failing[0] == "2 feed(s): 0 failing, 1 gone."
