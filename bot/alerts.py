@@ -42,6 +42,7 @@ class Alert:
     previous_deadline: date | None = None
     escalated: bool = False
     notice: str | None = None  # "feed_gone" for exitplan's own notice that a feed vanished
+    impact: str | None = None  # for price changes: what it costs this channel, or why unknown
 
     @property
     def headline(self) -> str:
@@ -99,6 +100,7 @@ def build_alert(
     purpose: str,
     today: date,
     checklist: Checklist | None = None,
+    impact: str | None = None,
 ) -> Alert:
     """Turn a stored event into an alert for one channel."""
     evidence = tuple(
@@ -124,4 +126,5 @@ def build_alert(
         previous_deadline=event.previous_deadline,
         escalated=event.escalated,
         notice=event.notice,
+        impact=impact,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -107,6 +108,14 @@ def _channel_commands(command: CommandFactory) -> None:
     p.add_argument("provider", nargs="?", default=None, help="provider name or alias")
 
     p = command(
+        "usage",
+        "`usage set PROVIDER SIZE` records how much the console's team keeps there (12TB), so "
+        "price-change alerts say what they cost; `usage [PROVIDER]` shows it",
+        commands.usage,
+    )
+    p.add_argument("words", nargs="*", metavar="set PROVIDER SIZE | PROVIDER")
+
+    p = command(
         "reminders",
         "the deadline reminder plan: each pending reminder with its date, channel and event",
         commands.reminders,
@@ -196,3 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`exitplan events | head`): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

@@ -311,6 +311,28 @@ def reminders(args: argparse.Namespace) -> int:
         rt.close()
 
 
+def usage(args: argparse.Namespace) -> int:
+    """`exitplan usage set PROVIDER SIZE` and `exitplan usage [PROVIDER]`."""
+    words: list[str] = args.words
+    if words[:1] == ["set"] and len(words) != 3:
+        print(
+            "exitplan: usage set takes a provider and a size, e.g. usage set b2 12TB",
+            file=sys.stderr,
+        )
+        return 2
+    if len(words) > 1 and words[0] != "set":
+        print("exitplan: to record usage, write `usage set PROVIDER SIZE`", file=sys.stderr)
+        return 2
+    provider, amount = (
+        (words[1], words[2]) if words[:1] == ["set"] else (words[0] if words else None, None)
+    )
+    rt = _open(args, sync=False)
+    try:
+        return _print_reply(core.cmd_usage(rt, _console(rt.settings), provider, amount, utc_now()))
+    finally:
+        rt.close()
+
+
 def checklist(args: argparse.Namespace) -> int:
     """`exitplan checklist EVENT [--done N ...] [--undo N ...]`."""
     rt = _open(args, sync=False)

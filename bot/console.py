@@ -62,6 +62,8 @@ def render_alert_text(alert: Alert) -> str:
         lines.append(f"Why: {why}")
     if alert.summary:
         lines.append(clean(alert.summary))
+    if alert.impact:
+        lines.append(clean(f"Cost: {alert.impact}"))
     if alert.checklist is not None:
         if alert.purpose == "final":
             lines.append("Open steps:" if alert.checklist.open_steps else "Every step is done.")

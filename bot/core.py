@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.alerts import Alert, build_alert
 from bot.checklists import Checklist, channel_checklist, tick
+from bot.impact import format_size, parse_size
 from bot.notify import Target
 from bot.replies import (
     Reply,
@@ -27,6 +28,7 @@ from storage import ALL_KINDS, EVERY_PROVIDER, Event
 from storage.deliveries import queue_catch_up
 from storage.events import get_event
 from storage.subscriptions import list_subscriptions, subscribe, unsubscribe
+from storage.usage import get_usage, list_usage, set_usage
 
 __all__ = [
     "Reply",
@@ -39,6 +41,7 @@ __all__ = [
     "cmd_status",
     "cmd_subscribe",
     "cmd_unsubscribe",
+    "cmd_usage",
     "event_line",
     "find_event",
     "parse_kinds",
@@ -174,6 +177,8 @@ HELP_LINES = (
     "status [PROVIDER] — current state, announcements, deadlines and checklist progress; "
     "without a provider, every subscription of this channel, worst first",
     "checklist EVENT [done N...] — the migration checklist for an event, ticking steps",
+    "usage set PROVIDER SIZE — how much this channel keeps there (12TB), so price-change "
+    "alerts say what they cost",
     "help — this text",
 )
 
@@ -260,11 +265,59 @@ def alert_for(
     event = get_event(rt.db, event_id)
     if event is None:
         return None
-    checklist = rt.checklist_for(event, target) if purpose == "alert" else None
+    checklist = rt.checklist_for(event, target) if purpose != "update" else None
     return build_alert(
         event,
         provider_name=rt.provider_name(event.provider),
         purpose=purpose,
         today=now.date(),
         checklist=checklist,
+        impact=rt.impact_for(event, target),
+    )
+
+
+def cmd_usage(
+    rt: Runtime, target: Target, provider_name: str | None, amount: str | None, now: datetime
+) -> Reply:
+    """Record how much a channel keeps at a provider (`usage set`), or show what it recorded."""
+    if provider_name is None:
+        recorded = list_usage(
+            rt.db, platform=target.platform, workspace=target.workspace, channel=target.channel
+        )
+        if not recorded:
+            return Reply(ok=True, title="No usage recorded. Try `usage set backblaze 12TB`.")
+        lines = tuple(
+            f"{rt.provider_name(slug)}: {format_size(size)}" for slug, size in recorded.items()
+        )
+        return Reply(ok=True, title="Recorded usage:", sections=(Section("", lines),))
+    provider = rt.catalog.resolve(provider_name)
+    if provider is None:
+        return unknown_provider(rt, provider_name)
+    if amount is None:
+        size = get_usage(
+            rt.db,
+            platform=target.platform,
+            workspace=target.workspace,
+            channel=target.channel,
+            provider=provider.slug,
+        )
+        shown = format_size(size) if size is not None else "nothing recorded"
+        return Reply(ok=True, title=f"{provider.name}: {shown}.")
+    try:
+        size = parse_size(amount)
+    except ValueError as error:
+        return Reply(ok=False, title=str(error))
+    set_usage(
+        rt.db,
+        platform=target.platform,
+        workspace=target.workspace,
+        channel=target.channel,
+        provider=provider.slug,
+        size_bytes=size,
+        now=now,
+    )
+    return Reply(
+        ok=True,
+        title=f"Recorded: this channel keeps {format_size(size)} at {provider.name}. "
+        "Price-change alerts will say what a change costs you.",
     )

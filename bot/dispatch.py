@@ -28,6 +28,7 @@ from storage.subscriptions import pause_subscription
 log = logging.getLogger(__name__)
 
 ChecklistLookup = Callable[[Event, Target], Checklist | None]
+ImpactLookup = Callable[[Event, Target], str | None]
 #: Messages that carry the channel's checklist (updates are short thread replies).
 WITH_CHECKLIST = ("alert", "reminder", "final")
 
@@ -63,10 +64,12 @@ def dispatch_due(
     rng: random.Random | None = None,
     limit: int = 200,
     checklist_for: ChecklistLookup | None = None,
+    impact_for: ImpactLookup | None = None,
 ) -> DispatchSummary:
     """Send every due delivery whose platform has a notifier; record each outcome.
 
-    `checklist_for` gives the channel's checklist for an event, shown with first alerts.
+    `checklist_for` gives the channel's checklist for an event, shown with alerts and
+    reminders; `impact_for` what a price change costs the channel.
     """
     rng = rng or random.Random()  # noqa: S311 - jitter, not security
     outcomes: Counter[str] = Counter()
@@ -85,6 +88,7 @@ def dispatch_due(
             purpose=job.delivery.purpose,
             today=now.date(),
             checklist=checklist,
+            impact=impact_for(job.event, target) if impact_for is not None else None,
         )
         reply_to = None
         if job.delivery.purpose != "alert":

@@ -78,6 +78,7 @@ class Runner:
             provider_name=self.runtime.provider_name,
             max_attempts=self.runtime.settings.max_delivery_attempts,
             checklist_for=self.runtime.checklist_for,
+            impact_for=self.runtime.impact_for,
         )
 
     def remind(self) -> int:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot.checklists import Checklist, channel_checklist
+from bot.impact import describe_impact
 from bot.notify import Target
 from bot.settings import Settings
 from feeds.catalog import Catalog, FeedSpec, Provider, load_catalog
@@ -17,6 +18,7 @@ from feeds.watcher import PollSettings
 from storage import EVERY_PROVIDER, Event, FeedSource, UserProvider, open_db
 from storage.feeds import sync_feeds
 from storage.providers import list_user_providers
+from storage.usage import get_usage
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,19 @@ class Runtime:
             workspace=target.workspace,
             channel=target.channel,
         )
+
+    def impact_for(self, event: Event, target: Target) -> str | None:
+        """For a price change: what it costs the data this channel keeps there."""
+        if "price_change" not in event.kinds:
+            return None
+        usage = get_usage(
+            self.db,
+            platform=target.platform,
+            workspace=target.workspace,
+            channel=target.channel,
+            provider=event.provider,
+        )
+        return describe_impact(event.text, usage, event.provider)
 
     def close(self) -> None:
         """Close the database."""

@@ -36,6 +36,7 @@ def classify(title: str, text: str, published: datetime) -> Classification:
     maintenance = bool(MAINTENANCE.search(title) or MAINTENANCE.search(text))
 
     found: dict[str, list[Evidence]] = {}
+    weak: dict[str, list[Evidence]] = {}
     major_outage = False
     for rule in RULES:
         # Skip a rule, then a sentence, that holds none of the words the rule requires.
@@ -49,9 +50,12 @@ def classify(title: str, text: str, published: datetime) -> Classification:
                     rule, sentence, match.span(), story=story, maintenance=maintenance
                 )
                 label = f"not:{rule.kind}" if why_not else rule.kind
-                _add(found, Evidence(label, match.group(0).strip(), why_not or rule.reason))
+                phrase = match.group(0).strip()
+                item = Evidence(label, phrase, why_not or rule.reason)
+                _add(weak if rule.weak and not why_not else found, item)
                 major_outage |= not why_not and rule.kind == "outage" and rule.major
 
+    _settle_weak(found, weak)
     kinds = tuple(kind for kind in KINDS if kind in found)
     deadline = extract_deadline(f"{title}.\n{text}", published) if _wants_deadline(kinds) else None
     resolved = bool(RESOLVED.search(title) or RESOLVED.search(text))
@@ -81,6 +85,20 @@ def _rejection(
     if NEGATION.search(sentence, clause_start, end if rule.negatable_inside else start):
         return "negated in the same clause"
     return ""
+
+
+def _settle_weak(found: dict[str, list[Evidence]], weak: dict[str, list[Evidence]]) -> None:
+    """Count weak evidence for its kind unless the text is about other kinds and not this one."""
+    strong = [kind for kind in KINDS if kind in found]
+    for label, items in weak.items():
+        others = [kind for kind in strong if kind != label]
+        counts = label in strong or not others
+        for item in items:
+            if counts:
+                _add(found, item)
+            else:
+                reason = f"says only that something is looked into; the text is about {others[0]}"
+                _add(found, Evidence(f"not:{label}", item.phrase, reason))
 
 
 def _add(found: dict[str, list[Evidence]], item: Evidence) -> None:

@@ -43,12 +43,14 @@ _MONTH = (
 _WEEKDAY = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
 _CUE = (
     r"(?:on|until|till|by|before|after|from|through|starting|beginning|effective|as\s+of"
-    r"|no\s+later\s+than|ends?|ending|deadline(?::|\s+is)?)\s+(?:(?:on|the)\s+)?"
+    r"|no\s+later\s+than|ends?|ending|deadline(?::|\s+is)?"
+    r"|last\s+day\s+(?:[a-z]+\s+){0,6}?(?:is|will\s+be))\s+(?:(?:on|the)\s+)?"
 )
 _NOT_A_TIME = r"(?![\d:])(?!,?\s*(?:at\s+)?\d{1,2}:\d{2})"
 _ABSOLUTE = re.compile(
     rf"\b{_CUE}{_WEEKDAY}(?:"
     rf"(?P<iso>\d{{4}}-\d{{2}}-\d{{2}})"
+    rf"|(?P<dd>\d{{1,2}})\.(?P<dm>\d{{1,2}})\.(?P<dy>\d{{4}})"
     rf"|(?P<m1>{_MONTH})\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<y1>\d{{4}}))?"
     rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>{_MONTH})(?:,?\s+(?P<y2>\d{{4}}))?"
     rf"){_NOT_A_TIME}",
@@ -68,23 +70,38 @@ _PERIOD_END = re.compile(
     r"(?P<which>the|this|next)\s+(?P<period>month|year)\b",
     re.IGNORECASE,
 )
+#: "the end of March 2027", "the end of Q2 2027", "the end of 2026": the last day of the period.
+_NAMED_END = re.compile(
+    r"\b(?:(?:by|until|till|through|before|at|on)\s+)?(?:the\s+)?end\s+of\s+(?:"
+    rf"(?P<month>{_MONTH})(?:\s+(?P<month_year>\d{{4}}))?"
+    r"|(?:q|quarter\s+)(?P<quarter>[1-4])\s+(?P<quarter_year>\d{4})"
+    r"|(?P<year>\d{4}))\b",
+    re.IGNORECASE,
+)
+#: "on the 1st of next month", "from the start of next year": the first day of the period.
+_PERIOD_START = re.compile(
+    r"\b(?:(?:on|from|starting|beginning|by|as\s+of)\s+)?(?:the\s+)?"
+    r"(?:1st|first|start|beginning)\s+(?:day\s+)?of\s+(?:the\s+)?next\s+(?P<period>month|year)\b",
+    re.IGNORECASE,
+)
 # How much a date matters, read from its clause: an explicit "no later than" beats deletion,
 # which beats the end of service, which beats any other date with a cue; read-only, sign-up
 # and upload cut-offs matter least.
 _LOW = re.compile(
     r"\bread[\s-]only\b|\bnew\s+(?:sign-?ups|signups|customers|subscriptions|accounts|projects)\b"
     r"|\bupload|\bannounc|\bcan\s+no\s+longer\s+be\s+created\b|\bonly\s+be\s+available\b"
-    r"|\bbuy\b|\bpurchas",
+    r"|\bbuy\b|\bpurchas|\bno\s+longer\s+be\s+accepted\b|\borders?\b",
     re.IGNORECASE,
 )
-_EXPLICIT = re.compile(r"\bno\s+later\s+than\b|\bdeadline\b", re.IGNORECASE)
+_EXPLICIT = re.compile(r"\bno\s+later\s+than\b|\bdeadline\b|\blast\s+day\b", re.IGNORECASE)
 _DELETION = re.compile(
     r"\bdelet|\beras|\bpurg|\bdestroy|\bpermanently\b|\bwill\s+not\s+be\s+kept\b", re.IGNORECASE
 )
 _END = re.compile(
     r"\bshut(?:ting)?\s*down|\b(?:turned|switched)\s+off|\bretir|\bdiscontinu|\bend\s+of\s+"
     r"(?:life|support)|\bstop\s+(?:working|syncing|responding|supporting)|\bwill\s+end\b"
-    r"|\bno\s+longer\b|\bclos(?:e|ing)\b|\buntil\b|\bthrough\b|\bsunset|\breject|\bends?\b",
+    r"|\bno\s+longer\b|\bclos(?:e|ing)\b|\buntil\b|\bthrough\b|\bsunset|\breject|\bends?\b"
+    r"|\bdecommission|\boffline\b|\bremoved\b|\bdeprecat|\bceas",
     re.IGNORECASE,
 )
 _FOLLOW_ON = re.compile(r"^\s*(?:at\s+which\s+point|after\s+which|when|whereupon|then)\b", re.I)
@@ -128,21 +145,35 @@ def _candidates(sentence: str, today: date) -> list[_Candidate]:
         else:
             when = _add_months(today, amount)
         found.append(_Candidate(when, match.group(0), _weight(sentence, spans, match)))
+    for when, match in _period_dates(sentence, today):
+        found.append(_Candidate(when, match.group(0), _weight(sentence, spans, match)))
+    return [candidate for candidate in found if candidate.when > today]
+
+
+def _period_dates(sentence: str, today: date) -> list[tuple[date, re.Match[str]]]:
+    """Dates named as the end or start of a period: "the end of next month", "end of Q2 2027"."""
+    dates: list[tuple[date, re.Match[str]]] = []
     for match in _PERIOD_END.finditer(sentence):
         ahead = 1 if match.group("which").lower() == "next" else 0
         if match.group("period").lower() == "month":
-            first = _add_months(today.replace(day=1), ahead)
-            when = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+            dates.append((_month_end(_add_months(today.replace(day=1), ahead)), match))
         else:
-            when = date(today.year + ahead, 12, 31)
-        found.append(_Candidate(when, match.group(0), _weight(sentence, spans, match)))
-    return [candidate for candidate in found if candidate.when > today]
+            dates.append((date(today.year + ahead, 12, 31), match))
+    dates.extend((_named_end(match, today), match) for match in _NAMED_END.finditer(sentence))
+    for match in _PERIOD_START.finditer(sentence):
+        if match.group("period").lower() == "month":
+            dates.append((_add_months(today.replace(day=1), 1), match))
+        else:
+            dates.append((date(today.year + 1, 1, 1), match))
+    return dates
 
 
 def _absolute_date(match: re.Match[str], today: date) -> date | None:
     try:
         if match.group("iso"):
             return date.fromisoformat(match.group("iso"))
+        if match.group("dd"):  # 31.12.2026: day first, as everywhere the dotted form is used
+            return date(int(match.group("dy")), int(match.group("dm")), int(match.group("dd")))
         month_name = (match.group("m1") or match.group("m2")).rstrip(".").lower()
         day = int(match.group("d1") or match.group("d2"))
         year = match.group("y1") or match.group("y2")
@@ -175,6 +206,25 @@ def _weight(sentence: str, spans: list[tuple[int, int]], match: re.Match[str]) -
     if _DELETION.search(context):
         return 3
     return 2 if _END.search(context) else 1
+
+
+def _named_end(match: re.Match[str], today: date) -> date:
+    """Return the last day of the month, quarter or year a `_NAMED_END` match names."""
+    if match.group("year"):
+        return date(int(match.group("year")), 12, 31)
+    if match.group("quarter"):
+        quarter_end = int(match.group("quarter")) * 3
+        return _month_end(date(int(match.group("quarter_year")), quarter_end, 1))
+    month = _MONTHS[match.group("month").rstrip(".").lower()]
+    named_year = match.group("month_year")
+    first = date(int(named_year) if named_year else today.year, month, 1)
+    if not named_year and _month_end(first) < today:
+        first = first.replace(year=today.year + 1)
+    return _month_end(first)
+
+
+def _month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def _add_months(day: date, months: int) -> date:

@@ -11,7 +11,11 @@ from typing import Any
 from feeds.model import KINDS, Kind
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
-_RULE_KEYS = frozenset({"kind", "reason", "patterns", "veto", "major", "negatable_inside"})
+_RULE_KEYS = frozenset(
+    {"kind", "reason", "patterns", "veto", "major", "negatable_inside", "weak", "needs"}
+)
+#: A `{name}` in a pattern or veto stands for the [macros] entry of that name.
+_MACRO = re.compile(r"\{([a-z_]+)\}")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,9 @@ class Rule:
     #: Lower-case literals of which the text must hold one for the pattern to match; empty
     #: when some alternative requires no literal, and the pattern must always run.
     triggers: tuple[str, ...] = ()
+    #: True when the phrase says only that something happened ("we are investigating"): it
+    #: counts for its kind only when the text shows no other kind.
+    weak: bool = False
 
 
 def load_rules(text: str, source: str) -> tuple[Rule, ...]:
@@ -36,14 +43,30 @@ def load_rules(text: str, source: str) -> tuple[Rule, ...]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{source}: not valid TOML ({error})") from None
-    vetoes = data.get("vetoes", {})
+    vetoes, macros = data.get("vetoes", {}), data.get("macros", {})
     rules = data.get("rule")
     if not isinstance(vetoes, dict) or not isinstance(rules, list) or not rules:
         raise ValueError(f"{source}: expected a [vetoes] table and at least one [[rule]]")
-    return tuple(_build(raw, vetoes, f"{source}: rule {n}") for n, raw in enumerate(rules, 1))
+    if not isinstance(macros, dict) or not all(isinstance(v, str) for v in macros.values()):
+        raise ValueError(f"{source}: [macros] must map names to pattern strings")
+    return tuple(
+        _build(raw, vetoes, macros, f"{source}: rule {n}") for n, raw in enumerate(rules, 1)
+    )
 
 
-def _build(raw: dict[str, Any], vetoes: dict[str, Any], where: str) -> Rule:
+def _expand(pattern: str, macros: dict[str, str], where: str) -> str:
+    """Replace each `{name}` with its macro, as a non-capturing group."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in macros:
+            raise ValueError(f"{where}: unknown macro {{{name}}}; define it under [macros]")
+        return f"(?:{macros[name]})"
+
+    return _MACRO.sub(one, pattern)
+
+
+def _build(raw: dict[str, Any], vetoes: dict[str, Any], macros: dict[str, str], where: str) -> Rule:
     unknown = sorted(set(raw) - _RULE_KEYS)
     if unknown:
         raise ValueError(f"{where}: unknown keys {unknown}; allowed are {sorted(_RULE_KEYS)}")
@@ -58,9 +81,15 @@ def _build(raw: dict[str, Any], vetoes: dict[str, Any], where: str) -> Rule:
         or not all(isinstance(p, str) for p in patterns)
     ):
         raise ValueError(f"{where}: patterns must be a non-empty list of strings")
+    needs = raw.get("needs", [])
+    if not isinstance(needs, list) or not all(
+        isinstance(word, str) and word and word == word.lower() for word in needs
+    ):
+        raise ValueError(f"{where}: needs must be a list of non-empty lower-case literals")
     veto = raw.get("veto")
     if isinstance(veto, str):
-        veto = vetoes.get(veto, veto)
+        veto = _expand(vetoes.get(veto, veto), macros, where)
+    patterns = [_expand(alternative, macros, where) for alternative in patterns]
     # Sentences are matched one per line: a `[^.]` window must not run into the next one.
     pattern = "|".join(patterns).replace("[^.]", "[^.\\n]")
     try:
@@ -71,7 +100,8 @@ def _build(raw: dict[str, Any], vetoes: dict[str, Any], where: str) -> Rule:
             major=bool(raw.get("major", True)),
             veto=re.compile(veto, _FLAGS) if veto else None,
             negatable_inside=bool(raw.get("negatable_inside", True)),
-            triggers=_triggers(patterns),
+            triggers=tuple(sorted(needs)) or _triggers(patterns),
+            weak=bool(raw.get("weak", False)),
         )
     except re.error as error:
         raise ValueError(f"{where}: bad regular expression ({error})") from None
@@ -148,8 +178,8 @@ RULES: tuple[Rule, ...] = load_rules(
 #: A negation in the clause before or inside a match turns it down ("no data was lost").
 NEGATION = re.compile(
     # "no longer" and "could not be restored" are statements, not negations.
-    r"\b(?:no(?!\s+longer)|not(?!\s+be\s+(?:fully\s+)?(?:recover|restor|rebuil))|never|none|nor"
-    r"|without|neither)\b|n't\b",
+    r"\b(?:no(?!\s+longer)|(?:can)?not(?!\s+be\s+(?:fully\s+)?(?:recover|restor|rebuil|retriev))"
+    r"|never|none|nor|nothing|nobody|without|neither)\b|n't\b",
     _FLAGS,
 )
 #: How far before a match a negation still reaches (characters, within the clause).

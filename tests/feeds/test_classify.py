@@ -14,6 +14,7 @@ from feeds.rules import RULES, load_rules
 from feeds.sentences import split_sentences
 
 CORPUS = Path(__file__).parent.parent / "data" / "corpus.jsonl"
+HOLDOUT = Path(__file__).parent.parent / "data" / "holdout.jsonl"
 PUBLISHED = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 
 
@@ -30,6 +31,9 @@ def test_shutdown_with_near_deadline_is_critical_with_its_evidence() -> None:
         evidence=(
             Evidence("shutdown", "Shutting down", "the service will be shut down"),
             Evidence("shutdown", "will be shut down", "the service will be shut down"),
+            Evidence(
+                "shutdown", "All albums will be deleted", "the product will no longer be available"
+            ),
             Evidence("deadline", "on March 20, 2024", "the date readers must act by"),
         ),
         deadline=Deadline(date(2024, 3, 20), "on March 20, 2024"),
@@ -123,6 +127,20 @@ def test_kinds_follow_the_order_of_kinds() -> None:
         ("Holiday support hours", "The support desk will be closing early on December 31.", ()),
         ("Drive Stats", "A failed drive does not cause data loss; it is rebuilt.", ()),
         ("We are hiring", "Join us to work on our outage tooling.", ()),
+        ("Sync servers down", "Our sync servers are down. Nothing is lost.", ("outage",)),
+        ("Our prices for 2027", "Many providers are raising prices; ours stay the same.", ()),
+        ("Passkeys", "Passkeys cannot be leaked in a breach of another site.", ()),
+        ("xz", "We checked every system for the compromised xz versions.", ()),
+        ("CLI 4.0", "The CLI no longer supports Python 3.8, which reached end of life.", ()),
+        ("Brand refresh", "Say goodbye to the blue cloud: we're retiring our old logo.", ()),
+        ("Chaos engineering", "We shut down racks weekly to prove that no data is lost.", ()),
+        ("Release 2.1", "Fixed: intermittent failures when uploading large files.", ()),
+        ("Mail archive", "Hoardly will go offline permanently in 60 days.", ("shutdown",)),
+        (
+            "Retirement: SMB 1.0",
+            "After that date clients will be unable to mount shares with SMB 1.0; it is retired.",
+            ("shutdown",),
+        ),
     ],
 )
 def test_other_senses_and_negations_stay_quiet(
@@ -156,6 +174,35 @@ def test_other_senses_and_negations_stay_quiet(
             "The dashboard is experiencing a partial outage.",
             ("outage",),
         ),
+        (
+            "Unlimited plan ending",
+            "Starting February 1, 2027 the unlimited plan ends and accounts move to 50 GB plans "
+            "at a higher price.",
+            ("price_change",),
+        ),
+        (
+            "New pricing for B2",
+            "Beginning October 3, 2026, B2 storage will cost $7 per TB per month.",
+            ("price_change",),
+        ),
+        (
+            "Hello",
+            "We lost some customer files during the migration and cannot restore them.",
+            ("data_loss",),
+        ),
+        ("Vault", "We're deprecating Vault; vaults are removed on 1 June.", ("shutdown",)),
+        ("Goodbye", "We're saying goodbye to Snapshelf on 31 October.", ("shutdown",)),
+        ("Tapes", "We misplaced a batch of archive tapes.", ("data_loss",)),
+        ("Purge", "A lifecycle bug purged objects in 37 buckets.", ("data_loss",)),
+        ("Leak", "The credentials leaked for six hours.", ("security",)),
+        ("Bucket", "A support bucket was publicly readable for a week.", ("security",)),
+        (
+            "Snapshots",
+            "Snapshots will no longer be free; we will charge a storage fee.",
+            ("price_change",),
+        ),
+        ("DNS", "Some customers cannot resolve our endpoint hostnames.", ("outage",)),
+        ("Listing", "We are seeing intermittent failures for ListBuckets.", ("outage",)),
     ],
 )
 def test_varied_phrasings_are_recognised(title: str, text: str, kinds: tuple[str, ...]) -> None:
@@ -209,10 +256,32 @@ def test_status_timestamps_are_not_deadlines() -> None:
     assert (result.kinds, result.deadline) == (("outage",), None)
 
 
+def test_investigating_alone_yields_to_the_kind_investigated() -> None:
+    """'We are investigating' counts as an outage only when the text shows no other kind."""
+    result = classify(
+        "Reports of missing files",
+        "Investigating - Some users report missing files. We are investigating whether data "
+        "was lost.",
+        PUBLISHED,
+    )
+    assert (result.kinds, [e for e in result.evidence if e.label == "not:outage"]) == (
+        ("data_loss",),
+        [
+            Evidence(
+                "not:outage",
+                "Investigating -",
+                "says only that something is looked into; the text is about data_loss",
+            )
+        ],
+    )
+    alone = classify("Elevated API errors", "Investigating - API calls fail.", PUBLISHED)
+    assert alone.kinds == ("outage",)
+
+
 def test_rule_triggers_never_hide_a_match() -> None:
-    """Every match of a rule in the corpus contains one of the literals used to skip it."""
+    """Every match of a rule in the corpus and held-out set holds a literal used to skip it."""
     missed = []
-    for item in load_corpus(CORPUS):
+    for item in [*load_corpus(CORPUS), *load_corpus(HOLDOUT)]:
         for sentence in split_sentences(item.title) + split_sentences(item.text):
             for rule in RULES:
                 hidden = not any(word in sentence.lower() for word in rule.triggers)
@@ -225,6 +294,30 @@ def test_rule_file_errors_name_the_rule_and_fix() -> None:
     """A rule with an unknown kind is refused with its position and the allowed kinds."""
     text = '[vetoes]\n[[rule]]\nkind = "outrage"\nreason = "x"\npatterns = ["a"]\n'
     with pytest.raises(ValueError, match=r"^rules\.toml: rule 1: kind 'outrage' must be one of"):
+        load_rules(text, "rules.toml")
+
+
+def test_rule_macros_expand_and_unknown_ones_are_named() -> None:
+    """A {name} in a pattern is replaced by its [macros] entry; an undefined one is refused."""
+    text = (
+        '[macros]\nmoney = "\\\\$\\\\d+"\n[vetoes]\n[[rule]]\nkind = "price_change"\n'
+        'reason = "x"\npatterns = ["costs {money}"]\n'
+    )
+    (rule,) = load_rules(text, "rules.toml")
+    assert (rule.pattern.pattern, bool(rule.pattern.search("now costs $7"))) == (
+        r"costs (?:\$\d+)",
+        True,
+    )
+    with pytest.raises(ValueError, match=r"^rules\.toml: rule 1: unknown macro \{cash\}"):
+        load_rules(text.replace("{money}", "{cash}"), "rules.toml")
+
+
+def test_rule_needs_must_be_lower_case_literals() -> None:
+    """A `needs` list the classifier could never find in lower-cased text is refused."""
+    text = '[vetoes]\n[[rule]]\nkind = "outage"\nreason = "x"\npatterns = ["a"]\nneeds = ["HTTP"]\n'
+    with pytest.raises(
+        ValueError, match=r"^rules\.toml: rule 1: needs must be a list of non-empty"
+    ):
         load_rules(text, "rules.toml")
 
 
@@ -242,3 +335,22 @@ def test_corpus_meets_the_bar() -> None:
         "outage": True,
     }
     assert report.deadline_accuracy >= 0.9
+
+
+def test_holdout_meets_the_bar() -> None:
+    """On the held-out set (written before the rules were tuned on it): shutdown and data_loss
+    recall >= 0.9, precision >= 0.85 for every kind, deadline exact-date accuracy >= 0.85."""
+    report = evaluate(load_corpus(HOLDOUT))
+    assert report.items >= 90
+    assert (report.score("shutdown").recall >= 0.9, report.score("data_loss").recall >= 0.9) == (
+        True,
+        True,
+    )
+    assert {s.kind: s.precision >= 0.85 for s in report.scores} == {
+        "shutdown": True,
+        "data_loss": True,
+        "security": True,
+        "price_change": True,
+        "outage": True,
+    }
+    assert report.deadline_accuracy >= 0.85

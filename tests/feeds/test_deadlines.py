@@ -47,6 +47,33 @@ PUBLISHED = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
             "Legacy endpoints stop responding by the end of next month.",
             Deadline(date(2024, 4, 30), "by the end of next month"),
         ),
+        (
+            "All stored data will be deleted on 31.12.2026.",
+            Deadline(date(2026, 12, 31), "on 31.12.2026"),
+        ),
+        (
+            "The last day to access your files is Friday, 13 November 2026.",
+            Deadline(
+                date(2026, 11, 13), "last day to access your files is Friday, 13 November 2026"
+            ),
+        ),
+        (
+            "The rate rises to $0.0125 on the 1st of next month.",
+            Deadline(date(2024, 4, 1), "on the 1st of next month"),
+        ),
+        (
+            "We will retire the app at the end of March 2025.",
+            Deadline(date(2025, 3, 31), "at the end of March 2025"),
+        ),
+        (
+            "The service closes by the end of Q2 2025.",
+            Deadline(date(2025, 6, 30), "by the end of Q2 2025"),
+        ),
+        ("Support ends at the end of 2025.", Deadline(date(2025, 12, 31), "at the end of 2025")),
+        (
+            "The old tier goes away at the end of June.",
+            Deadline(date(2024, 6, 30), "at the end of June"),
+        ),
     ],
 )
 def test_each_date_form_is_read(text: str, expected: Deadline) -> None:
@@ -88,6 +115,15 @@ def test_fronted_new_customer_date_loses_to_retirement() -> None:
     assert extract_deadline(text, PUBLISHED) == Deadline(date(2024, 9, 30), "on 30 September 2024")
 
 
+def test_decommissioning_beats_an_order_cut_off() -> None:
+    """The date the service is decommissioned matters more than the last day to order."""
+    text = (
+        "Orders will no longer be accepted after 2024-11-30, and the service will be fully "
+        "decommissioned on 2025-02-28."
+    )
+    assert extract_deadline(text, PUBLISHED) == Deadline(date(2025, 2, 28), "on 2025-02-28")
+
+
 def test_no_later_than_is_the_act_by_date() -> None:
     """An explicit 'no later than' beats the later end-of-service date."""
     text = (
@@ -108,6 +144,7 @@ def test_no_later_than_is_the_act_by_date() -> None:
         "Version 2 shipped March 31, 2025 with new features.",
         "Between 09:12 and 11:40 UTC on 28 February, some uploads failed.",
         "It will not be available on February 30.",
+        "It will not be available on 31.02.2025.",
         "More details in the coming weeks.",
     ],
 )
