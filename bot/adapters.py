@@ -37,7 +37,9 @@ def start_adapters(settings: Settings) -> list[ChatAdapter]:
 
 
 def _start_slack(settings: Settings) -> ChatAdapter:
-    raise AdapterError("SLACK_BOT_TOKEN is set, but this build has no Slack adapter yet")
+    from bot.slack_app import start_slack  # noqa: PLC0415 - slack_bolt loads only when used
+
+    return start_slack(settings)
 
 
 def _start_discord(settings: Settings) -> ChatAdapter:
