@@ -168,6 +168,8 @@ def render_alert(alert: Alert) -> list[Block]:
         blocks.append(_context(f"Why: {why}"))
     if alert.summary:
         blocks.append(_section(escape(alert.summary)))
+    if alert.impact:
+        blocks.append(_section(f":moneybag: {escape(alert.impact)}"))
     if alert.checklist is not None:
         blocks.extend(render_checklist(alert.checklist, alert.purpose))
     blocks.append(

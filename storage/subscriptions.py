@@ -43,6 +43,8 @@ def subscribe(
     with db.atomic():
         found = _find(db, platform, workspace, channel, provider)
         if found is not None:
+            if found["paused_reason"]:
+                _requeue_failed(db, found["id"], now)
             db.table("subscriptions").update(
                 found["id"],
                 {
@@ -140,9 +142,20 @@ def pause_subscription(db: Database, subscription_id: int, reason: str, now: dat
 
 
 def resume_subscription(db: Database, subscription_id: int, now: datetime) -> None:
-    """Let a paused subscription receive deliveries again."""
-    db.table("subscriptions").update(
-        subscription_id, {"paused_reason": None, "paused_at": None, "updated_at": to_iso(now)}
+    """Let a paused subscription receive deliveries again, the failed ones included."""
+    with db.atomic():
+        db.table("subscriptions").update(
+            subscription_id, {"paused_reason": None, "paused_at": None, "updated_at": to_iso(now)}
+        )
+        _requeue_failed(db, subscription_id, now)
+
+
+def _requeue_failed(db: Database, subscription_id: int, now: datetime) -> None:
+    """Queue again what failed while a channel could not be reached."""
+    db.execute(
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? "
+        "WHERE subscription_id = ? AND status = 'failed'",
+        [to_iso(now), subscription_id],
     )
 
 

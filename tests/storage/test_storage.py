@@ -25,7 +25,13 @@ from storage.entries import known_hashes, save_entries
 from storage.events import list_events, upcoming_deadlines
 from storage.feeds import due_feeds, list_feeds, record_failure, sync_feeds
 from storage.migrations import MIGRATIONS
-from storage.subscriptions import list_subscriptions, subscribe, unsubscribe
+from storage.subscriptions import (
+    list_subscriptions,
+    pause_subscription,
+    resume_subscription,
+    subscribe,
+    unsubscribe,
+)
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=10)
@@ -235,3 +241,18 @@ def test_backup_copies_the_live_database(db: Database, tmp_path: Path) -> None:
         ("https://status.acme.test/history.rss",)
     ]
     copy.close()
+
+
+def test_resuming_a_paused_subscription_requeues_what_failed(db: Database) -> None:
+    """The alert that hit a gone channel is sent once the channel is back."""
+    _save(db, _write("a"))
+    _subscribe(db, "ops", ("shutdown",))
+    _save(db, _write("b"), at=LATER)
+    (job,) = due_deliveries(db, LATER)
+    mark_failed(db, job.delivery.id, "channel_not_found")
+    pause_subscription(db, job.subscription.id, "channel_not_found", LATER)
+    assert due_deliveries(db, LATER) == []
+    resume_subscription(db, job.subscription.id, LATER + timedelta(hours=1))
+    assert [j.delivery.id for j in due_deliveries(db, LATER + timedelta(hours=1))] == [
+        job.delivery.id
+    ]
