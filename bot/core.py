@@ -236,11 +236,19 @@ def cmd_checklist(
 
 
 def toggle_step(
-    rt: Runtime, target: Target, event_id: int, *, ref: str, user: str, now: datetime
+    rt: Runtime,
+    target: Target,
+    event_id: int,
+    *,
+    ref: str,
+    user: str,
+    now: datetime,
+    done: bool | None = None,
 ) -> Checklist:
-    """Flip one step of a channel's checklist (a checkbox or button); return the new state.
+    """Flip one step of a channel's checklist (a button), or set it (`done`, a checkbox).
 
-    Raises LookupError with a message for the person when the event or step is unknown.
+    Returns the new state. Raises LookupError with a message for the person when the
+    event or step is unknown.
     """
     event = get_event(rt.db, event_id)
     if event is None:
@@ -255,6 +263,7 @@ def toggle_step(
         ref=ref,
         by=user,
         now=now,
+        done=done,
     )
 
 

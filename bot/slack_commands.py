@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import core
-from bot.checklists import Checklist, tick
+from bot.checklists import Checklist
 from bot.notify import Target
 from bot.runtime import Runtime
 
@@ -118,18 +118,4 @@ def set_step(
     Not a blind toggle: two people ticking the same box at once both mean "done".
     Raises LookupError with a message for the person.
     """
-    event = core.find_event(rt, str(event_id))
-    if event is None:
-        raise LookupError(f"event #{event_id} no longer exists")
-    return tick(
-        rt.db,
-        rt.catalog,
-        event,
-        platform=target.platform,
-        workspace=target.workspace,
-        channel=target.channel,
-        ref=step_id,
-        by=user,
-        now=now,
-        done=done,
-    )
+    return core.toggle_step(rt, target, event_id, ref=step_id, user=user, now=now, done=done)
