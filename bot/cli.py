@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot import commands
+from bot import admin_commands, commands
 from bot.settings import SettingsError, load_settings
 from storage import StorageError
 
@@ -80,7 +80,7 @@ def _watch_commands(command: CommandFactory) -> None:
     p.add_argument("--all", action="store_true", help="include unclassified news")
     p.add_argument("--limit", type=int, default=30, help="at most this many (default 30)")
 
-    p = command("feeds", "every polled feed: ok, failing (and why) or gone", commands.feeds)
+    p = command("feeds", "every polled feed: ok, failing (and why) or gone", admin_commands.feeds)
     p.add_argument("--failing", action="store_true", help="only feeds failing or gone")
 
 
@@ -133,7 +133,7 @@ def _channel_commands(command: CommandFactory) -> None:
 
 def _tool_commands(command: CommandFactory) -> None:
     """Operator tools: classification, the outbox and the database."""
-    p = command("check", "classify a text and show the evidence", commands.check)
+    p = command("check", "classify a text and show the evidence", admin_commands.check)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("text", nargs="?", help="the announcement text")
     source.add_argument("--file", type=Path, help="read the text from a file ('-' for stdin)")
@@ -141,7 +141,9 @@ def _tool_commands(command: CommandFactory) -> None:
     p.add_argument("--published", help="publication date, for relative deadlines (YYYY-MM-DD)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = command("eval", "measure the classifier on a labelled corpus (JSON lines)", commands.eval_)
+    p = command(
+        "eval", "measure the classifier on a labelled corpus (JSON lines)", admin_commands.eval_
+    )
     p.add_argument(
         "corpus", type=Path, help="JSON lines with id, title, text, published, kinds, deadline"
     )
@@ -150,17 +152,17 @@ def _tool_commands(command: CommandFactory) -> None:
     p = command(
         "deliveries",
         "list outbox rows; `deliveries retry` resends failed ones",
-        commands.deliveries,
+        admin_commands.deliveries,
     )
     p.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
     p.add_argument("--failed", action="store_true", help="only failed deliveries")
 
-    p = command("db", "database maintenance", commands.db_info)
+    p = command("db", "database maintenance", admin_commands.db_info)
     db_sub = p.add_subparsers(dest="db_command", metavar="ACTION")
     backup = db_sub.add_parser("backup", help="copy the live database (SQLite online backup)")
     _add_common(backup)
     backup.add_argument("path", type=Path, help="where to write the copy")
-    backup.set_defaults(handler=commands.db_backup)
+    backup.set_defaults(handler=admin_commands.db_backup)
 
 
 def build_providers_add_parser() -> argparse.ArgumentParser:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
-import json
 import re
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -18,18 +16,10 @@ from bot.progress import ProgressBar
 from bot.runner import Runner, utc_now
 from bot.runtime import CONSOLE_WORKSPACE, Runtime, open_runtime
 from bot.settings import Settings
-from feeds.classify import classify
-from feeds.evaluate import evaluate, format_report, load_corpus, prediction_record
-from feeds.fetch import Fetcher, FetchLimits, FetchRequest, FetchResult
-from feeds.guard import AddressGuard
-from feeds.model import DEFAULT_KINDS, Classification
-from feeds.parse import NotAFeed, parse_feed
+from feeds.model import DEFAULT_KINDS
 from feeds.watcher import PollSummary, poll_once
-from storage import EVERY_PROVIDER, Feed, FeedSource, backup_db, schema_version
-from storage.deliveries import count_deliveries, list_deliveries, retry_failed
-from storage.entries import count_entries
-from storage.events import count_events, list_events
-from storage.feeds import list_feeds
+from storage import EVERY_PROVIDER, FeedSource
+from storage.events import list_events
 from storage.providers import add_user_provider
 from storage.reminders import PlannedReminder, due_reminders, reminder_plan
 from storage.subscriptions import list_subscriptions, subscribe
@@ -38,17 +28,17 @@ _AGE = re.compile(r"^(\d+)([dhw])$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-def _console(settings: Settings) -> Target:
+def console_target(settings: Settings) -> Target:
     return Target("console", CONSOLE_WORKSPACE, settings.console_channel)
 
 
-def _print_reply(reply: core.Reply) -> int:
+def print_reply(reply: core.Reply) -> int:
     stream = sys.stdout if reply.ok else sys.stderr
     print(clean(reply.text), file=stream)
     return 0 if reply.ok else 1
 
 
-def _open(args: argparse.Namespace, *, sync: bool = True) -> Runtime:
+def open_for(args: argparse.Namespace, *, sync: bool = True) -> Runtime:
     settings: Settings = args.settings
     return open_runtime(settings, utc_now(), sync=sync)
 
@@ -57,7 +47,7 @@ def _ensure_console_default(rt: Runtime) -> None:
     """Without chat tokens and without any subscription, the console hears every provider."""
     if rt.settings.chat_configured or list_subscriptions(rt.db):
         return
-    target = _console(rt.settings)
+    target = console_target(rt.settings)
     subscribe(
         rt.db,
         platform=target.platform,
@@ -100,7 +90,7 @@ def _print_summary(summary: PollSummary) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """`exitplan run`: the main job, with every chat adapter whose token is set."""
-    rt = _open(args)
+    rt = open_for(args)
     try:
         adapters = start_adapters(rt.settings)
     except AdapterError as error:
@@ -130,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
 def poll(args: argparse.Namespace) -> int:
     """`exitplan poll [--once]`."""
-    rt = _open(args)
+    rt = open_for(args)
     _ensure_console_default(rt)
     notifiers = {"console": ConsoleNotifier(sys.stdout)}
     if not args.once:
@@ -152,9 +142,9 @@ def poll(args: argparse.Namespace) -> int:
 
 def providers(args: argparse.Namespace) -> int:
     """`exitplan providers [QUERY]`."""
-    rt = _open(args, sync=False)
+    rt = open_for(args, sync=False)
     try:
-        return _print_reply(core.cmd_providers(rt, args.query))
+        return print_reply(core.cmd_providers(rt, args.query))
     finally:
         rt.close()
 
@@ -172,7 +162,7 @@ def providers_add(args: argparse.Namespace) -> int:
     if not re.match(r"^https?://[^\s/]+", args.url):
         print(f"exitplan: {args.url!r} is not an http(s) URL", file=sys.stderr)
         return 2
-    rt = _open(args, sync=False)
+    rt = open_for(args, sync=False)
     try:
         known = rt.catalog.get(slug)
         name = args.name or (known.name if known else slug)
@@ -207,17 +197,17 @@ def _since(text: str | None) -> datetime | None:
 
 def events(args: argparse.Namespace) -> int:
     """`exitplan events [--provider P] [--kind K] [--since WHEN] [--all]`."""
-    rt = _open(args, sync=False)
+    rt = open_for(args, sync=False)
     try:
         slug = None
         if args.provider:
             provider = rt.catalog.resolve(args.provider)
             if provider is None:
-                return _print_reply(core.unknown_provider(rt, args.provider))
+                return print_reply(core.unknown_provider(rt, args.provider))
             slug = provider.slug
         kinds, error = core.parse_kinds(args.kind) if args.kind else ((), None)
         if error:
-            return _print_reply(core.Reply(ok=False, title=error))
+            return print_reply(core.Reply(ok=False, title=error))
         found = list_events(
             rt.db,
             provider=slug,
@@ -239,38 +229,38 @@ def events(args: argparse.Namespace) -> int:
 
 def subscribe_cmd(args: argparse.Namespace) -> int:
     """`exitplan subscribe PROVIDER [--kinds ...]` for the console."""
-    rt = _open(args, sync=False)
+    rt = open_for(args, sync=False)
     try:
-        target = _console(rt.settings)
-        return _print_reply(core.cmd_subscribe(rt, target, args.provider, args.kinds, utc_now()))
+        target = console_target(rt.settings)
+        return print_reply(core.cmd_subscribe(rt, target, args.provider, args.kinds, utc_now()))
     finally:
         rt.close()
 
 
 def unsubscribe_cmd(args: argparse.Namespace) -> int:
     """`exitplan unsubscribe PROVIDER` for the console."""
-    rt = _open(args, sync=False)
+    rt = open_for(args, sync=False)
     try:
-        return _print_reply(core.cmd_unsubscribe(rt, _console(rt.settings), args.provider))
+        return print_reply(core.cmd_unsubscribe(rt, console_target(rt.settings), args.provider))
     finally:
         rt.close()
 
 
 def subscriptions(args: argparse.Namespace) -> int:
     """`exitplan subscriptions`: the console's subscriptions."""
-    rt = _open(args, sync=False)
+    rt = open_for(args, sync=False)
     try:
-        return _print_reply(core.cmd_list(rt, _console(rt.settings)))
+        return print_reply(core.cmd_list(rt, console_target(rt.settings)))
     finally:
         rt.close()
 
 
 def status(args: argparse.Namespace) -> int:
     """`exitplan status PROVIDER`."""
-    rt = _open(args, sync=False)
+    rt = open_for(args, sync=False)
     try:
-        reply = core.cmd_status(rt, args.provider, utc_now(), _console(rt.settings))
-        return _print_reply(reply)
+        reply = core.cmd_status(rt, args.provider, utc_now(), console_target(rt.settings))
+        return print_reply(reply)
     finally:
         rt.close()
 
@@ -288,11 +278,11 @@ def _reminder_line(rt: Runtime, item: PlannedReminder) -> str:
 
 def reminders(args: argparse.Namespace) -> int:
     """`exitplan reminders [--as-of DATE]`."""
-    rt = _open(args, sync=False)
+    rt = open_for(args, sync=False)
     try:
         offsets = rt.settings.reminder_days
         if args.as_of:
-            as_of = _published(args.as_of).date()
+            as_of = parse_when(args.as_of).date()
             due = due_reminders(rt.db, as_of, offsets)
             print(f"Reminders that would be sent on {as_of.isoformat()}: {len(due)}")
             for item in due:
@@ -326,148 +316,34 @@ def usage(args: argparse.Namespace) -> int:
     provider, amount = (
         (words[1], words[2]) if words[:1] == ["set"] else (words[0] if words else None, None)
     )
-    rt = _open(args, sync=False)
+    rt = open_for(args, sync=False)
     try:
-        return _print_reply(core.cmd_usage(rt, _console(rt.settings), provider, amount, utc_now()))
+        return print_reply(
+            core.cmd_usage(rt, console_target(rt.settings), provider, amount, utc_now())
+        )
     finally:
         rt.close()
 
 
 def checklist(args: argparse.Namespace) -> int:
     """`exitplan checklist EVENT [--done N ...] [--undo N ...]`."""
-    rt = _open(args, sync=False)
+    rt = open_for(args, sync=False)
     try:
         reply = core.cmd_checklist(
             rt,
-            _console(rt.settings),
+            console_target(rt.settings),
             args.event,
             utc_now(),
             done=args.done,
             undo=args.undo,
             user=args.by or getpass.getuser(),
         )
-        return _print_reply(reply)
+        return print_reply(reply)
     finally:
         rt.close()
 
 
-def feed_state(feed: Feed) -> str:
-    """A feed's health in one line: ok, failing (how often, why) or gone, and its next poll."""
-    failing = f"failing {feed.failure_count}x {feed.last_error_kind}: {feed.last_error}"
-    if feed.gone_at is not None:
-        state = f"gone since {feed.gone_at:%Y-%m-%d} ({feed.gone_reason}), {failing}"
-    elif feed.failure_count:
-        state = failing
-    elif feed.last_success_at is not None:
-        state = f"ok, last read {feed.last_success_at:%Y-%m-%d %H:%M} UTC"
-    else:
-        state = "not read yet"
-    if feed.next_poll_at is not None:
-        state += f"; next poll {feed.next_poll_at:%Y-%m-%d %H:%M} UTC"
-    return state
-
-
-def feeds(args: argparse.Namespace) -> int:
-    """`exitplan feeds [--failing]`."""
-    rt = _open(args)
-    try:
-        every = list_feeds(rt.db)
-        bad = [f for f in every if f.failure_count or f.gone_at is not None]
-        gone = sum(1 for f in bad if f.gone_at is not None)
-        print(f"{len(every)} feed(s): {len(bad) - gone} failing, {gone} gone.")
-        for feed in bad if args.failing else every:
-            name = rt.provider_name(feed.provider)
-            print(clean(f"{name} ({feed.role}) {feed.url} — {feed_state(feed)}"))
-        return 0
-    finally:
-        rt.close()
-
-
-def deliveries(args: argparse.Namespace) -> int:
-    """`exitplan deliveries [--failed]` and `exitplan deliveries retry`."""
-    rt = _open(args, sync=False)
-    try:
-        if args.action == "retry":
-            count = retry_failed(rt.db, utc_now())
-            print(f"Queued {count} failed delivery(ies) again; `exitplan run` sends them.")
-            return 0
-        rows = list_deliveries(rt.db, status="failed" if args.failed else None)
-        if not rows:
-            print("No failed deliveries." if args.failed else "The outbox is empty.")
-            return 0
-        for row in rows:
-            error = f" — {row.last_error}" if row.last_error else ""
-            print(
-                f"#{row.id} event #{row.event_id} subscription #{row.subscription_id} "
-                f"{row.purpose} {row.status} after {row.attempts} attempt(s){error}"
-            )
-        return 0
-    finally:
-        rt.close()
-
-
-def db_info(args: argparse.Namespace) -> int:
-    """`exitplan db`: where the database is and what it holds."""
-    rt = _open(args, sync=False)
-    try:
-        print(f"Database: {rt.settings.db_path}")
-        print(f"Schema version: {schema_version(rt.db)}")
-        print(
-            f"Entries: {count_entries(rt.db)}, events: {count_events(rt.db)}, "
-            f"deliveries pending: {count_deliveries(rt.db, 'pending')}, "
-            f"failed: {count_deliveries(rt.db, 'failed')}"
-        )
-        print("Back it up with `exitplan db backup PATH`.")
-        return 0
-    finally:
-        rt.close()
-
-
-def db_backup(args: argparse.Namespace) -> int:
-    """`exitplan db backup PATH`."""
-    target = args.path
-    if target.exists():
-        print(f"exitplan: {target} exists; choose a new file name", file=sys.stderr)
-        return 1
-    rt = _open(args, sync=False)
-    try:
-        backup_db(rt.db, target)
-        print(f"Backed up {rt.settings.db_path} to {target}.")
-        return 0
-    finally:
-        rt.close()
-
-
-def _classification_json(result: Classification) -> dict[str, object]:
-    return {
-        "kinds": list(result.kinds),
-        "severity": result.severity,
-        "deadline": result.deadline.date.isoformat() if result.deadline else None,
-        "deadline_phrase": result.deadline.phrase if result.deadline else None,
-        "evidence": [
-            {"label": e.label, "phrase": e.phrase, "reason": e.reason} for e in result.evidence
-        ],
-    }
-
-
-def _print_classification(title: str, result: Classification, published: datetime) -> None:
-    kinds = ", ".join(result.kinds) or "other (nothing exitplan alerts on)"
-    print(clean(f"{title}" if title else "(text)"))
-    print(f"  kinds: {kinds}")
-    print(f"  severity: {result.severity}")
-    if result.deadline:
-        left = (result.deadline.date - published.date()).days
-        print(
-            clean(
-                f"  deadline: {result.deadline.date.isoformat()} ({left} days after "
-                f'publication), from "{result.deadline.phrase}"'
-            )
-        )
-    for item in result.evidence:
-        print(clean(f'  evidence [{item.label}]: "{item.phrase}" — {item.reason}'))
-
-
-def _published(text: str | None) -> datetime:
+def parse_when(text: str | None) -> datetime:
     if not text:
         return utc_now()
     try:
@@ -475,81 +351,3 @@ def _published(text: str | None) -> datetime:
     except ValueError:
         raise SystemExit(f"exitplan: --published {text!r} is not a date like 2026-03-01") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def check(args: argparse.Namespace) -> int:
-    """`exitplan check TEXT|--file F|--url U [--published DATE] [--json]`."""
-    published = _published(args.published)
-    if args.url:
-        return _check_url(args, published)
-    if args.file is not None:
-        try:
-            text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text("utf-8")
-        except OSError as error:
-            print(f"exitplan: cannot read {args.file}: {error.strerror}", file=sys.stderr)
-            return 1
-    else:
-        text = args.text
-    title, _, body = text.strip().partition("\n")
-    result = classify(title, body, published)
-    if args.json:
-        print(json.dumps(_classification_json(result), ensure_ascii=False, indent=2))
-    else:
-        _print_classification("", result, published)
-    return 0
-
-
-def _check_url(args: argparse.Namespace, fallback: datetime) -> int:
-    settings: Settings = args.settings
-    limits = FetchLimits(total_timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes)
-
-    async def fetch() -> FetchResult:
-        guard = AddressGuard(allow_private=settings.allow_private_feeds)
-        async with Fetcher(limits, guard=guard) as fetcher:
-            return await fetcher.fetch(FetchRequest(args.url), utc_now())
-
-    result = asyncio.run(fetch())
-    if result.outcome != "ok" or result.body is None:
-        print(
-            f"exitplan: could not fetch {args.url}: {result.error_kind}: {result.error}",
-            file=sys.stderr,
-        )
-        return 1
-    try:
-        parsed = parse_feed(
-            result.body, url=args.url, fetched_at=utc_now(), content_type=result.content_type
-        )
-    except NotAFeed as error:
-        print(f"exitplan: {args.url}: {error}", file=sys.stderr)
-        return 1
-    records = []
-    for entry in parsed.entries:
-        published = entry.published or entry.updated or fallback
-        outcome = classify(entry.title, entry.text, published)
-        if args.json:
-            records.append(
-                {"key": entry.key, "title": entry.title, **_classification_json(outcome)}
-            )
-        else:
-            _print_classification(entry.title, outcome, published)
-    if args.json:
-        print(json.dumps(records, ensure_ascii=False, indent=2))
-    return 0
-
-
-def eval_(args: argparse.Namespace) -> int:
-    """`exitplan eval CORPUS.jsonl [--predictions FILE]`."""
-    try:
-        items = load_corpus(args.corpus)
-    except (OSError, ValueError) as error:
-        print(f"exitplan: {error}", file=sys.stderr)
-        return 1
-    report = evaluate(items)
-    print(format_report(report))
-    if args.predictions is not None:
-        with args.predictions.open("w", encoding="utf-8") as out:
-            for item in items:
-                record = prediction_record(item, classify(item.title, item.text, item.published))
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        print(f"Predictions written to {args.predictions}.")
-    return 0
