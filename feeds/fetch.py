@@ -10,20 +10,27 @@ import asyncio
 import hashlib
 import importlib.metadata
 import ssl
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Literal, Self
+from typing import Final, Literal, Self
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from feeds.guard import AddressGuard, BlockedAddress, GuardedResolver
+from feeds.http_hints import (
+    PERMANENT_STATUSES,
+    REDIRECT_STATUSES,
+    BadURL,
+    check_url,
+    parse_retry_after,
+    redirect_target,
+)
+from feeds.inflate import InflateError, InflateProblem, inflater_for
 
 ErrorKind = Literal[
     "timeout",
@@ -44,9 +51,13 @@ Outcome = Literal["ok", "not_modified", "unchanged", "error"]
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_PERMANENT = frozenset({301, 308})
 _CHUNK = 64 * 1024
+#: How a failure to decompress the body is reported.
+_INFLATE_KINDS: Final[dict[InflateProblem, ErrorKind]] = {
+    "corrupt": "network",
+    "too_large": "too_large",
+    "unsupported": "not_a_feed",
+}
 
 
 def _version() -> str:
@@ -214,7 +225,9 @@ class Fetcher:
         if session is None:
             raise RuntimeError("use the Fetcher inside `async with`")
         try:
-            url = self._checked(_check_url(request.url, "the feed URL"), "")
+            url = self._checked(check_url(request.url, "the feed URL"), "")
+        except BadURL as bad:
+            return _error(request.url, _Failure("bad_url", bad.message))
         except _Failure as failure:
             return _error(request.url, failure)
         host = f"{url.host}:{url.port}"
@@ -237,6 +250,8 @@ class Fetcher:
                 return await self._follow(session, request, url, now)
         except _Failure as failure:
             return _error(request.url, failure)
+        except BadURL as bad:
+            return _error(request.url, _Failure("bad_url", bad.message))
         except TimeoutError as exc:
             if timer.expired():
                 message = f"no complete answer within {limits.total_timeout:g} s"
@@ -261,10 +276,10 @@ class Fetcher:
         for hop in range(self._limits.max_redirects + 1):
             async with session.get(url, headers=headers, allow_redirects=False) as resp:
                 location = resp.headers.get("Location")
-                if resp.status in _REDIRECTS and location:
-                    url = _redirect_target(url, location)
+                if resp.status in REDIRECT_STATUSES and location:
+                    url = redirect_target(url, location)
                     url = self._checked(url, f"redirected to {url}: ")
-                    permanent = permanent and resp.status in _PERMANENT
+                    permanent = permanent and resp.status in PERMANENT_STATUSES
                     continue
                 new_url = str(url) if permanent and hop > 0 else None
                 return await self._answer(request, resp, new_url, now)
@@ -322,7 +337,7 @@ class Fetcher:
             kind,
             f"HTTP {status} {resp.reason or _phrase(status)}".rstrip(),
             http_status=status,
-            retry_after=_parse_retry_after(resp.headers.get("Retry-After"), now),
+            retry_after=parse_retry_after(resp.headers.get("Retry-After"), now),
         )
 
     async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
@@ -330,73 +345,20 @@ class Fetcher:
         too_large = _Failure("too_large", f"the feed is larger than {limit:,} bytes")
         if resp.content_length is not None and resp.content_length > limit:
             raise too_large
-        inflater = _inflater_for(resp.headers.get("Content-Encoding", ""), limit)
         parts: list[bytes] = []
         received = 0
-        async for chunk in resp.content.iter_chunked(_CHUNK):
-            received += len(chunk)
-            if received > limit:
-                raise too_large
-            parts.append(inflater.feed(chunk) if inflater else chunk)
-        if inflater:
-            parts.append(inflater.flush())
-        return b"".join(parts)
-
-
-class _Inflater:
-    """Decompresses gzip or deflate a chunk at a time, never producing more than `limit` bytes."""
-
-    def __init__(self, encoding: str, limit: int) -> None:
-        self._encoding = encoding
-        self._limit = limit
-        self._produced = 0
-        self._obj: zlib._Decompress | None = None
-
-    def feed(self, data: bytes) -> bytes:
-        if self._obj is None:
-            self._obj = zlib.decompressobj(self._wbits(data))
-        out: list[bytes] = []
         try:
-            while data:
-                piece = self._obj.decompress(data, self._limit - self._produced + 1)
-                self._count(piece)
-                out.append(piece)
-                data = self._obj.unconsumed_tail
-        except zlib.error as exc:
-            raise _Failure("network", f"the {self._encoding} body is corrupt: {exc}") from exc
-        return b"".join(out)
-
-    def flush(self) -> bytes:
-        if self._obj is None:
-            return b""
-        rest = self._obj.flush()
-        self._count(rest)
-        return rest
-
-    def _count(self, piece: bytes) -> None:
-        self._produced += len(piece)
-        if self._produced > self._limit:
-            raise _Failure("too_large", f"the feed inflates past {self._limit:,} bytes")
-
-    def _wbits(self, first: bytes) -> int:
-        """Window bits for zlib: gzip framing, zlib framing, or a raw deflate stream."""
-        if self._encoding != "deflate":
-            return 16 + zlib.MAX_WBITS
-        # "deflate" is meant to be zlib-wrapped, but some servers send a raw stream.
-        wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and (first[0] << 8 | first[1]) % 31 == 0
-        return zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS
-
-
-def _inflater_for(content_encoding: str, limit: int) -> _Inflater | None:
-    encoding = content_encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        return _Inflater("deflate" if encoding == "deflate" else "gzip", limit)
-    raise _Failure(
-        "not_a_feed",
-        f"the server sent the body in the {encoding!r} encoding, which was not asked for",
-    )
+            inflater = inflater_for(resp.headers.get("Content-Encoding", ""), limit)
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                received += len(chunk)
+                if received > limit:
+                    raise too_large
+                parts.append(inflater.feed(chunk) if inflater else chunk)
+            if inflater:
+                parts.append(inflater.flush())
+        except InflateError as exc:
+            raise _Failure(_INFLATE_KINDS[exc.problem], exc.message) from exc
+        return b"".join(parts)
 
 
 def _failure_from(exc: Exception) -> _Failure:
@@ -410,40 +372,6 @@ def _failure_from(exc: Exception) -> _Failure:
     if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         return _Failure("bad_url", f"unusable URL: {exc}")
     return _Failure("network", str(exc) or type(exc).__name__)
-
-
-def _check_url(text: str, what: str) -> URL:
-    try:
-        url = URL(text)
-    except (TypeError, ValueError) as exc:
-        raise _Failure("bad_url", f"{what} {text!r} is not a valid URL") from exc
-    if url.scheme not in ("http", "https") or not url.host:
-        raise _Failure("bad_url", f"{what} {text!r} is not an http(s) URL")
-    return url
-
-
-def _redirect_target(current: URL, location: str) -> URL:
-    try:
-        target = current.join(URL(location))
-    except (TypeError, ValueError) as exc:
-        raise _Failure("bad_url", f"redirected to {location!r}, which is not a valid URL") from exc
-    return _check_url(str(target.with_fragment(None)), "redirected to")
-
-
-def _parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _phrase(status: int) -> str:
