@@ -43,4 +43,6 @@ def _start_slack(settings: Settings) -> ChatAdapter:
 
 
 def _start_discord(settings: Settings) -> ChatAdapter:
-    raise AdapterError("DISCORD_TOKEN is set, but this build has no Discord adapter yet")
+    from bot.discord_app import start_discord  # noqa: PLC0415 - discord.py loads only when used
+
+    return start_discord(settings)
