@@ -267,7 +267,8 @@ def status(args: argparse.Namespace) -> int:
 
 def _reminder_line(rt: Runtime, item: PlannedReminder) -> str:
     sub = item.subscription
-    when = "deadline passed" if item.final else f"{item.days_before} days before"
+    plural = "s" if item.days_before != 1 else ""
+    when = "deadline passed" if item.final else f"{item.days_before} day{plural} before"
     state = " (sent)" if item.sent else ""
     return clean(
         f"{item.due_on.isoformat()}  {when:<16} {sub.platform}:{sub.workspace}/{sub.channel}  "

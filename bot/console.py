@@ -9,6 +9,7 @@ from typing import TextIO
 from bot.alerts import Alert, kind_label
 from bot.checklists import Checklist
 from bot.notify import Target
+from bot.replies import describe_days_left
 
 # C0/C1 control characters other than newline and tab, including ESC: feed text must not
 # move the cursor, recolour the terminal or set its title.
@@ -24,15 +25,7 @@ def describe_deadline(alert: Alert) -> str | None:
     """'Deadline 2026-06-30 (121 days left)', or None without a deadline."""
     if alert.deadline is None or alert.days_left is None:
         return None
-    if alert.days_left > 1:
-        left = f"{alert.days_left} days left"
-    elif alert.days_left == 1:
-        left = "1 day left"
-    elif alert.days_left == 0:
-        left = "today"
-    else:
-        left = f"passed {-alert.days_left} days ago"
-    return f"Deadline {alert.deadline.isoformat()} ({left})"
+    return f"Deadline {alert.deadline.isoformat()} ({describe_days_left(alert.days_left)})"
 
 
 def render_alert_text(alert: Alert) -> str:

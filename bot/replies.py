@@ -61,6 +61,19 @@ def subscription_line(rt: Runtime, sub: Subscription) -> str:
     return line
 
 
+def describe_days_left(days: int | None) -> str:
+    """'34 days left', '1 day left', 'today', 'passed 3 days ago'."""
+    if days is None:
+        return "no deadline"
+    if days > 1:
+        return f"{days} days left"
+    if days == 1:
+        return "1 day left"
+    if days == 0:
+        return "today"
+    return f"passed {-days} day{'s' if days < -1 else ''} ago"
+
+
 def event_line(event: Event, now: datetime) -> str:
     """One event: number, date, kinds, severity, title and deadline."""
     when = event.published.strftime("%Y-%m-%d") if event.published else "undated"
@@ -68,5 +81,5 @@ def event_line(event: Event, now: datetime) -> str:
     line = f"#{event.id} {when} [{kinds}, {event.severity}] {event.title}"
     if event.deadline:
         left = days_left(event.deadline, now.date())
-        line += f" — deadline {event.deadline.isoformat()} ({left} days left)"
+        line += f" — deadline {event.deadline.isoformat()} ({describe_days_left(left)})"
     return line

@@ -10,6 +10,7 @@ import pytest
 
 from bot import core
 from bot.notify import Target
+from bot.replies import describe_days_left
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from feeds.catalog import provider_from_config
@@ -156,3 +157,18 @@ def test_subscribing_late_catches_up_on_a_pending_shutdown(rt: Runtime) -> None:
         "in this channel."
     )
     assert "pending" not in again.title
+
+
+@pytest.mark.parametrize(
+    ("days", "text"),
+    [
+        (34, "34 days left"),
+        (1, "1 day left"),
+        (0, "today"),
+        (-1, "passed 1 day ago"),
+        (-788, "passed 788 days ago"),
+    ],
+)
+def test_days_left_read_naturally(days: int, text: str) -> None:
+    """A deadline reads as days left, today, or how long ago it passed — never negative."""
+    assert describe_days_left(days) == text
