@@ -1,4 +1,5 @@
-"""Operator commands: feed health, the outbox, the database, and the classifier's tools."""
+"""Operator commands: feed health, the outbox, the database, the classifier's tools, and
+splitting a wrong merge of two feeds' announcements."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import sys
 from datetime import datetime
 
+from bot.alerts import ROLE_LABELS
 from bot.commands import open_for, parse_when
 from bot.console import clean
 from bot.runner import utc_now
@@ -23,6 +25,8 @@ from storage.deliveries import count_deliveries, list_deliveries, retry_failed
 from storage.entries import count_entries
 from storage.events import count_events
 from storage.feeds import list_feeds
+from storage.restore import restore_db
+from storage.split import SplitError, split_source
 
 
 def feed_state(feed: Feed) -> str:
@@ -80,6 +84,37 @@ def deliveries(args: argparse.Namespace) -> int:
         rt.close()
 
 
+def split_event(args: argparse.Namespace) -> int:
+    """`exitplan events split EVENT SOURCE`."""
+    digits = args.event.strip().lstrip("#")
+    if not digits.isdigit():
+        print(f"exitplan: {args.event!r} is not an event number like 12 or #12", file=sys.stderr)
+        return 2
+    rt = open_for(args, sync=False)
+    try:
+        try:
+            result = split_source(rt.db, int(digits), args.source, utc_now())
+        except SplitError as error:
+            print(f"exitplan: {error}", file=sys.stderr)
+            return 1
+        source = result.source
+        role = ROLE_LABELS.get(source.feed_role, source.feed_role)
+        told = (
+            f"{result.alerts} alert(s) saying so queued; `exitplan run` sends them."
+            if result.alerts
+            else "No channel is told (none wants it, or it is old news from a first read)."
+        )
+        print(
+            clean(
+                f"Split source {source.number} ({role}: {source.title}) off event "
+                f"#{result.split_from}: it is event #{result.event_id} now. {told}"
+            )
+        )
+        return 0
+    finally:
+        rt.close()
+
+
 def db_info(args: argparse.Namespace) -> int:
     """`exitplan db`: where the database is and what it holds."""
     rt = open_for(args, sync=False)
@@ -110,6 +145,23 @@ def db_backup(args: argparse.Namespace) -> int:
         return 0
     finally:
         rt.close()
+
+
+def db_restore(args: argparse.Namespace) -> int:
+    """`exitplan db restore PATH`: check the backup, save the current database, then copy."""
+    settings: Settings = args.settings
+    done = restore_db(args.path, settings.db_path, utc_now())
+    print(
+        f"Checked {args.path}: an exitplan database, integrity ok, schema version "
+        f"{done.backup.schema_version} (this exitplan: {done.backup.known_version})."
+    )
+    if done.saved_as is not None:
+        print(f"Saved the current database as {done.saved_as}.")
+    print(
+        f"Restored {settings.db_path} from {args.path}; schema version now "
+        f"{done.schema_version}. Start exitplan again."
+    )
+    return 0
 
 
 def _classification_json(result: Classification) -> dict[str, object]:

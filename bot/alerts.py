@@ -15,6 +15,26 @@ _KIND_LABELS = {
     "price_change": "Price change",
     "outage": "Outage",
 }
+#: Headlines of the notices exitplan writes itself (`Event.notice`).
+NOTICE_HEADLINES = {
+    "feed_gone": "FEED GONE",
+    "provider_unreachable": "FEEDS UNREACHABLE",
+    "provider_recovered": "FEEDS RECOVERED",
+}
+#: How an alert names the kind of feed a source came from.
+ROLE_LABELS = {"status": "status page", "news": "news feed", "eol": "end-of-life data"}
+
+
+@dataclass(frozen=True)
+class AlertSource:
+    """One feed that announced the event: what kind of feed, its entry, why it was merged."""
+
+    number: int
+    role: str  # "status page", "news feed"
+    title: str
+    link: str | None
+    reason: str | None  # why it joined the event; None for the first source
+    new: bool = False  # added by the revision this update is about
 
 
 @dataclass(frozen=True)
@@ -41,14 +61,21 @@ class Alert:
     checklist: Checklist | None = None
     previous_deadline: date | None = None
     escalated: bool = False
-    notice: str | None = None  # "feed_gone" for exitplan's own notice that a feed vanished
+    notice: str | None = None  # exitplan's own notices: "feed_gone", "provider_unreachable"…
     impact: str | None = None  # for price changes: what it costs this channel, or why unknown
+    sources: tuple[AlertSource, ...] = ()  # every feed that announced it, when more than one
+    split_from: int | None = None  # the event a person split this one from
+
+    @property
+    def new_sources(self) -> tuple[AlertSource, ...]:
+        """The sources this update is about ("also announced on …")."""
+        return tuple(source for source in self.sources if source.new)
 
     @property
     def headline(self) -> str:
         """Kind and severity at a glance, e.g. "SHUTDOWN · high" or "REMINDER: 30 days left"."""
-        if self.notice == "feed_gone":
-            return f"FEED GONE · {self.severity}"
+        if self.notice in NOTICE_HEADLINES:
+            return f"{NOTICE_HEADLINES[self.notice]} · {self.severity}"
         kinds = " + ".join(kind_label(kind).upper() for kind in self.kinds) or "NEWS"
         return f"{self.prefix}{kinds} · {self.severity}"
 
@@ -61,7 +88,9 @@ class Alert:
         if self.purpose == "final":
             return "DEADLINE PASSED · "
         if self.purpose == "update":
-            return "ESCALATED: " if self.escalated else "UPDATE: "
+            if self.escalated:
+                return "ESCALATED: "
+            return "ALSO ANNOUNCED: " if self.new_sources else "UPDATE: "
         return ""
 
     @property
@@ -91,6 +120,29 @@ def summarise(text: str, limit: int = 280) -> str:
         return flat
     cut = flat[:limit].rsplit(" ", 1)[0]
     return cut.rstrip(",;:") + "…"
+
+
+def alert_sources(event: Event, purpose: str) -> tuple[AlertSource, ...]:
+    """The sources of an event announced by more than one feed (none otherwise)."""
+    if len(event.sources) < 2:
+        return ()
+    return tuple(
+        AlertSource(
+            number=source.number,
+            role=ROLE_LABELS.get(source.feed_role, source.feed_role),
+            title=source.title,
+            link=source.link,
+            reason=source.reason,
+            new=purpose == "update" and source.number > 1 and source.revision == event.revision,
+        )
+        for source in event.sources
+    )
+
+
+def describe_source(source: AlertSource) -> str:
+    """'status page: Vault end of service (merged: same deadline 2026-06-30 …)'."""
+    merged = f" (merged: {source.reason})" if source.reason else ""
+    return f"{source.role}: {source.title or '(untitled)'}{merged}"
 
 
 def build_alert(
@@ -127,4 +179,6 @@ def build_alert(
         escalated=event.escalated,
         notice=event.notice,
         impact=impact,
+        sources=alert_sources(event, purpose),
+        split_from=event.split_from,
     )

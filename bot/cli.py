@@ -9,8 +9,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot import admin_commands, commands
-from bot.settings import SettingsError, load_settings
+from bot import admin_commands, channel_commands, commands, providers_io
+from bot.logs import configure_logging
+from bot.settings import VENDOR_ENV, SettingsError, load_settings
+from feeds.model import SEVERITIES
 from storage import StorageError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -24,6 +26,10 @@ _DESCRIPTION = (
 _EPILOG = (
     "Settings come from --config (or EXITPLAN_CONFIG) and EXITPLAN_* environment "
     "variables; see README.md. Each command has its own --help."
+)
+_TO_HELP = (
+    "send them to this Apprise URL instead (Teams, email, Matrix, ntfy, Telegram, "
+    "json:// webhooks…); stored once, shown masked"
 )
 
 
@@ -68,12 +74,18 @@ def _watch_commands(command: CommandFactory) -> None:
 
     p = command(
         "providers",
-        "list known providers (or those matching QUERY); `providers add` adds one",
+        "list known providers (or those matching QUERY); `providers add` adds one, "
+        "`providers import`/`export` read and write OPML",
         commands.providers,
     )
     p.add_argument("query", nargs="?", default="", help="part of a name, alias or category")
 
-    p = command("events", "list classified announcements, newest first", commands.events)
+    p = command(
+        "events",
+        "list classified announcements, newest first, with the sources of merged ones; "
+        "`events split EVENT SOURCE` undoes a wrong merge",
+        commands.events,
+    )
     p.add_argument("--provider", help="only this provider (name or alias)")
     p.add_argument("--kind", action="append", default=[], help="only this kind (repeatable)")
     p.add_argument("--since", help="only since this date (YYYY-MM-DD) or age (e.g. 30d)")
@@ -86,8 +98,13 @@ def _watch_commands(command: CommandFactory) -> None:
 
 def _channel_commands(command: CommandFactory) -> None:
     """Commands for the console channel: subscriptions, status and checklists."""
-    p = command("subscribe", "send a provider's alerts to the console", commands.subscribe_cmd)
+    p = command(
+        "subscribe",
+        "send a provider's alerts to the console, or with --to to an Apprise URL",
+        commands.subscribe_cmd,
+    )
     p.add_argument("provider", help="provider name or alias, or `all`")
+    p.add_argument("--to", metavar="URL", help=_TO_HELP)
     p.add_argument(
         "--kinds",
         nargs="+",
@@ -95,9 +112,31 @@ def _channel_commands(command: CommandFactory) -> None:
         metavar="KIND",
         help="shutdown data_loss security price_change outage all (default: all but outage)",
     )
+    _filter_options(p)
     p = command("unsubscribe", "stop a provider's alerts on the console", commands.unsubscribe_cmd)
     p.add_argument("provider", help="provider name or alias, or `all`")
-    command("subscriptions", "list the console's subscriptions", commands.subscriptions)
+    p.add_argument("--to", metavar="URL", help="stop them at this Apprise URL instead")
+    p = command(
+        "pause", "hold a subscription's alerts, keeping its settings", channel_commands.pause
+    )
+    p.add_argument("provider", help="provider name or alias, or `all`")
+    p.add_argument("--by", default=None, help="who paused it (default: your login name)")
+    p = command(
+        "resume",
+        "take a paused subscription up again; pending deadlines and open incidents follow",
+        channel_commands.resume,
+    )
+    p.add_argument("provider", help="provider name or alias, or `all`")
+    command(
+        "health",
+        "failing feeds of the console's providers, with their last error",
+        channel_commands.health,
+    )
+    command(
+        "subscriptions",
+        "list the console's subscriptions and those of Apprise URLs",
+        commands.subscriptions,
+    )
 
     p = command(
         "status",
@@ -129,6 +168,34 @@ def _channel_commands(command: CommandFactory) -> None:
     p.add_argument("--done", nargs="+", default=[], metavar="STEP", help="tick these steps")
     p.add_argument("--undo", nargs="+", default=[], metavar="STEP", help="untick these steps")
     p.add_argument("--by", default=None, help="who did it (default: your login name)")
+
+
+def _filter_options(p: argparse.ArgumentParser) -> None:
+    """`subscribe`'s filters: match terms, exclusions and a minimum severity."""
+    p.add_argument(
+        "--match",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="TERM",
+        help="only news naming one of these (a region, component or product: us-east-1, "
+        "B2, 'Spaces NYC3'); whole words, any case",
+    )
+    p.add_argument(
+        "--exclude",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="TERM",
+        help="never news naming one of these",
+    )
+    p.add_argument(
+        "--min-severity",
+        choices=SEVERITIES,
+        default=None,
+        metavar="LEVEL",
+        help="only news at least this severe: " + ", ".join(SEVERITIES),
+    )
 
 
 def _tool_commands(command: CommandFactory) -> None:
@@ -163,6 +230,13 @@ def _tool_commands(command: CommandFactory) -> None:
     _add_common(backup)
     backup.add_argument("path", type=Path, help="where to write the copy")
     backup.set_defaults(handler=admin_commands.db_backup)
+    restore = db_sub.add_parser(
+        "restore",
+        help="replace the database with a backup, after checking it and saving the current one",
+    )
+    _add_common(restore)
+    restore.add_argument("path", type=Path, help="the backup to restore (from `db backup`)")
+    restore.set_defaults(handler=admin_commands.db_restore)
 
 
 def build_providers_add_parser() -> argparse.ArgumentParser:
@@ -173,30 +247,91 @@ def build_providers_add_parser() -> argparse.ArgumentParser:
     )
     _add_common(p)
     p.add_argument("slug", help="short lowercase name, e.g. acme-cloud (a known slug extends it)")
-    p.add_argument("url", help="the feed's http(s) URL (RSS or Atom)")
+    p.add_argument(
+        "url", help="the feed's http(s) URL, or a status page or blog whose feed exitplan finds"
+    )
     p.add_argument("--name", help="display name (default: the slug)")
-    p.add_argument("--role", choices=["status", "news"], default="news", help="default: news")
+    p.add_argument(
+        "--role",
+        choices=["status", "news"],
+        default=None,
+        help="default: status when a status-page software's feed is found, else news",
+    )
+    p.add_argument(
+        "--no-discover",
+        action="store_true",
+        help="add URL as it is, without fetching it to look for a feed",
+    )
     p.set_defaults(handler=commands.providers_add, command="providers add")
     return p
+
+
+def build_providers_import_parser() -> argparse.ArgumentParser:
+    """`exitplan providers import FILE.opml`."""
+    p = argparse.ArgumentParser(
+        prog="exitplan providers import",
+        description="Add the providers and feeds of an OPML file; says what it skipped and why.",
+    )
+    _add_common(p)
+    p.add_argument("file", type=Path, help="an OPML file ('-' reads standard input)")
+    p.set_defaults(handler=providers_io.providers_import, command="providers import")
+    return p
+
+
+def build_providers_export_parser() -> argparse.ArgumentParser:
+    """`exitplan providers export [--output FILE] [--all]`."""
+    p = argparse.ArgumentParser(
+        prog="exitplan providers export",
+        description="Write the providers and feeds you added (config file and `providers "
+        "add`) as OPML.",
+    )
+    _add_common(p)
+    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write here, not stdout")
+    p.add_argument("--all", action="store_true", help="the whole catalog too")
+    p.set_defaults(handler=providers_io.providers_export, command="providers export")
+    return p
+
+
+def build_events_split_parser() -> argparse.ArgumentParser:
+    """`exitplan events split EVENT SOURCE`: its own parser, since `events` takes options."""
+    p = argparse.ArgumentParser(
+        prog="exitplan events split",
+        description="Make one source of a merged event its own event again (undo a wrong "
+        "merge); `exitplan events` numbers the sources and says why they were merged.",
+    )
+    _add_common(p)
+    p.add_argument("event", help="the event number, as `exitplan events` shows it")
+    p.add_argument("source", type=int, help="the number of the source to split off")
+    p.set_defaults(handler=admin_commands.split_event, command="events split")
+    return p
+
+
+#: `providers` takes a free query, so these words after it get parsers of their own.
+_PROVIDERS_ACTIONS: dict[str, Callable[[], argparse.ArgumentParser]] = {
+    "add": build_providers_add_parser,
+    "import": build_providers_import_parser,
+    "export": build_providers_export_parser,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit status (0 ok, 1 failed, 2 bad usage or settings)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:2] == ["providers", "add"]:
-        args = build_providers_add_parser().parse_args(args_list[2:])
+    if args_list[:1] == ["providers"] and args_list[1:2] and args_list[1] in _PROVIDERS_ACTIONS:
+        args = _PROVIDERS_ACTIONS[args_list[1]]().parse_args(args_list[2:])
+    elif args_list[:2] == ["events", "split"]:
+        args = build_events_split_parser().parse_args(args_list[2:])
     else:
         args = build_parser().parse_args(args_list)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(logging.DEBUG if args.verbose else logging.WARNING)
     try:
-        args.settings = load_settings(args.config)
-        if not args.verbose:
-            logging.getLogger().setLevel(
-                args.settings.log_level if args.command == "run" else "WARNING"
-            )
+        args.settings = settings = load_settings(args.config)
+        level = settings.log_level if args.command == "run" else "WARNING"
+        configure_logging(
+            logging.DEBUG if args.verbose else level,
+            settings.log_format,
+            secrets=[getattr(settings, name) or "" for name in VENDOR_ENV],
+        )
         handler: Handler = args.handler
         return handler(args)
     except SettingsError as error:

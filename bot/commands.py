@@ -10,9 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot import core
 from bot.adapters import AdapterError, start_adapters
+from bot.apprise_app import AppriseNotifier
 from bot.console import ConsoleNotifier, clean
+from bot.heartbeat import Heartbeat
+from bot.http_app import HttpServer, HttpServerError, serve_exitplan
+from bot.metrics import Metrics
 from bot.notify import Notifier, Target
 from bot.progress import ProgressBar
+from bot.providers_io import find_feed
+from bot.replies import source_lines
 from bot.runner import Runner, utc_now
 from bot.runtime import CONSOLE_WORKSPACE, Runtime, open_runtime
 from bot.settings import Settings
@@ -91,8 +97,10 @@ def _print_summary(summary: PollSummary) -> None:
 def run(args: argparse.Namespace) -> int:
     """`exitplan run`: the main job, with every chat adapter whose token is set."""
     rt = open_for(args)
+    port = rt.settings.http_port
+    http = HttpServer(rt.settings.http_host, port) if port is not None else None
     try:
-        adapters = start_adapters(rt.settings)
+        adapters = start_adapters(rt.settings, http_server=http)
     except AdapterError as error:
         print(f"exitplan: {error}", file=sys.stderr)
         rt.close()
@@ -101,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
     if not adapters:
         _ensure_console_default(rt)
     notifiers["console"] = ConsoleNotifier(sys.stdout)
-    runner = Runner(rt, notifiers)
+    notifiers["apprise"] = AppriseNotifier(rt.settings.db_path)
+    heartbeat, metrics = Heartbeat(utc_now()), Metrics(notifiers)
+    runner = Runner(rt, notifiers, heartbeat=heartbeat, metrics=metrics)
     runner.install_signal_handlers()
     chats = ", ".join(a.platform for a in adapters) or "the console only"
     print(
@@ -110,8 +120,16 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     try:
+        if http is not None:
+            serve_exitplan(http, rt.settings, heartbeat=heartbeat, metrics=metrics)
+            print(f"Status page, /healthz and /metrics on {http.url}/", file=sys.stderr)
         runner.run()
+    except HttpServerError as error:
+        print(f"exitplan: {error}", file=sys.stderr)
+        return 2
     finally:
+        if http is not None:
+            http.stop()
         for adapter in adapters:
             adapter.stop()
         rt.close()
@@ -122,7 +140,10 @@ def poll(args: argparse.Namespace) -> int:
     """`exitplan poll [--once]`."""
     rt = open_for(args)
     _ensure_console_default(rt)
-    notifiers = {"console": ConsoleNotifier(sys.stdout)}
+    notifiers: dict[str, Notifier] = {
+        "console": ConsoleNotifier(sys.stdout),
+        "apprise": AppriseNotifier(rt.settings.db_path),
+    }
     if not args.once:
         runner = Runner(rt, notifiers, on_poll=_print_summary)
         runner.install_signal_handlers()
@@ -150,7 +171,7 @@ def providers(args: argparse.Namespace) -> int:
 
 
 def providers_add(args: argparse.Namespace) -> int:
-    """`exitplan providers add SLUG URL [--name NAME] [--role ROLE]`."""
+    """`exitplan providers add SLUG URL [--name NAME] [--role ROLE] [--no-discover]`."""
     slug = args.slug.strip().lower()
     if not _SLUG.match(slug):
         print(
@@ -164,17 +185,35 @@ def providers_add(args: argparse.Namespace) -> int:
         return 2
     rt = open_for(args, sync=False)
     try:
+        url, role = args.url, args.role
+        if not args.no_discover:
+            found = find_feed(rt, args.url, utc_now())
+            said = found.describe()
+            if found.error is not None:
+                print(f"exitplan: {said}; adding the address as it is.", file=sys.stderr)
+            elif found.feed_url is None:
+                print(
+                    f"exitplan: {said}. Give the feed's own address, or add this one as it "
+                    "is with --no-discover.",
+                    file=sys.stderr,
+                )
+                return 1
+            else:
+                print(said[:1].upper() + said[1:])
+                url = found.feed_url
+                role = role or ("status" if found.software else "news")
+        role = role or "news"
         known = rt.catalog.get(slug)
         name = args.name or (known.name if known else slug)
         add_user_provider(
             rt.db,
             slug=slug,
             name=name,
-            feeds=[FeedSource(slug, args.url, args.role, "user")],
+            feeds=[FeedSource(slug, url, role, "user")],
             now=utc_now(),
         )
-        what = f"another {args.role} feed of {known.name}" if known else f"{name} ({slug})"
-        print(f"Added {what}: {args.url}. It is polled from the next cycle on.")
+        what = f"another {role} feed of {known.name}" if known else f"{name} ({slug})"
+        print(f"Added {what}: {url}. It is polled from the next cycle on.")
         return 0
     finally:
         rt.close()
@@ -222,23 +261,43 @@ def events(args: argparse.Namespace) -> int:
         now = utc_now()
         for event in found:
             print(clean(f"{rt.provider_name(event.provider)}: {core.event_line(event, now)}"))
+            for line in source_lines(event):
+                print(clean(f"    {line}"))
         return 0
     finally:
         rt.close()
 
 
 def subscribe_cmd(args: argparse.Namespace) -> int:
-    """`exitplan subscribe PROVIDER [--kinds ...]` for the console."""
+    """`exitplan subscribe PROVIDER [--kinds ...] [--to URL]` for the console or a URL."""
+    if args.to:
+        from bot import apprise_commands  # noqa: PLC0415 - it imports this module
+
+        return apprise_commands.subscribe(args)
     rt = open_for(args, sync=False)
     try:
         target = console_target(rt.settings)
-        return print_reply(core.cmd_subscribe(rt, target, args.provider, args.kinds, utc_now()))
+        reply = core.cmd_subscribe(
+            rt,
+            target,
+            args.provider,
+            args.kinds,
+            utc_now(),
+            match=args.match,
+            exclude=args.exclude,
+            min_severity=args.min_severity,
+        )
+        return print_reply(reply)
     finally:
         rt.close()
 
 
 def unsubscribe_cmd(args: argparse.Namespace) -> int:
-    """`exitplan unsubscribe PROVIDER` for the console."""
+    """`exitplan unsubscribe PROVIDER [--to URL]` for the console or a URL."""
+    if args.to:
+        from bot import apprise_commands  # noqa: PLC0415 - it imports this module
+
+        return apprise_commands.unsubscribe(args)
     rt = open_for(args, sync=False)
     try:
         return print_reply(core.cmd_unsubscribe(rt, console_target(rt.settings), args.provider))
@@ -247,10 +306,14 @@ def unsubscribe_cmd(args: argparse.Namespace) -> int:
 
 
 def subscriptions(args: argparse.Namespace) -> int:
-    """`exitplan subscriptions`: the console's subscriptions."""
+    """`exitplan subscriptions`: the console's subscriptions, then each Apprise URL's."""
+    from bot import apprise_commands  # noqa: PLC0415 - it imports this module
+
     rt = open_for(args, sync=False)
     try:
-        return print_reply(core.cmd_list(rt, console_target(rt.settings)))
+        status = print_reply(core.cmd_list(rt, console_target(rt.settings)))
+        apprise_commands.print_targets(rt)
+        return status
     finally:
         rt.close()
 

@@ -6,7 +6,7 @@ import re
 import threading
 from typing import TextIO
 
-from bot.alerts import Alert, kind_label
+from bot.alerts import Alert, describe_source, kind_label
 from bot.checklists import Checklist
 from bot.notify import Target
 from bot.replies import describe_days_left
@@ -33,6 +33,7 @@ def render_alert_text(alert: Alert) -> str:
     lines = [f"== {alert.headline} == {clean(alert.provider_name)}", clean(alert.title)]
     if alert.link:
         lines.append(clean(alert.link))
+    lines.extend(source_lines(alert))
     facts = []
     if alert.published is not None:
         facts.append(f"Published {alert.published.strftime('%Y-%m-%d %H:%M')} UTC")
@@ -63,6 +64,24 @@ def render_alert_text(alert: Alert) -> str:
         lines.extend(render_checklist_lines(alert.checklist))
     lines.append(f"Event #{alert.event_id} · exitplan status {alert.provider}")
     return "\n".join(lines)
+
+
+def source_lines(alert: Alert) -> list[str]:
+    """A split's note, the new sources of an update, and every source of a merged event."""
+    lines = []
+    if alert.split_from is not None:
+        lines.append(
+            f"Split from event #{alert.split_from} by a person: separate news, not the same."
+        )
+    lines.extend(
+        clean(f"Also announced on the {describe_source(source)}") for source in alert.new_sources
+    )
+    if alert.sources:
+        lines.append(f"Sources ({len(alert.sources)}):")
+    for source in alert.sources:
+        link = f" — {source.link}" if source.link else ""
+        lines.append(clean(f"  {source.number}. {describe_source(source)}{link}"))
+    return lines
 
 
 def render_checklist_lines(checklist: Checklist) -> list[str]:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.alerts import Alert, build_alert
 from bot.checklists import Checklist, channel_checklist, tick
+from bot.filters import describe_filters, parse_filters
 from bot.impact import format_size, parse_size
 from bot.notify import Target
 from bot.replies import (
@@ -74,10 +75,25 @@ def parse_kinds(words: list[str]) -> tuple[tuple[str, ...], str | None]:
 
 
 def cmd_subscribe(
-    rt: Runtime, target: Target, provider_name: str, kinds: list[str], now: datetime
+    rt: Runtime,
+    target: Target,
+    provider_name: str,
+    kinds: list[str],
+    now: datetime,
+    *,
+    match: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    min_severity: str | None = None,
 ) -> Reply:
-    """Subscribe a channel to a provider (or to every provider) for some kinds of news."""
+    """Subscribe a channel to a provider (or to every provider) for some kinds of news.
+
+    `match`, `exclude` and `min_severity` narrow it (see bot/filters.py); subscribing
+    again states the whole subscription, so filters left out are removed.
+    """
     chosen, error = parse_kinds(kinds)
+    if error:
+        return Reply(ok=False, title=error)
+    filters, error = parse_filters(match, exclude, min_severity)
     if error:
         return Reply(ok=False, title=error)
     if provider_name.strip().lower() in EVERY_PROVIDER_NAMES:
@@ -87,6 +103,13 @@ def cmd_subscribe(
         if provider is None:
             return unknown_provider(rt, provider_name)
         slug, name = provider.slug, provider.name
+    before = list_subscriptions(
+        rt.db,
+        platform=target.platform,
+        workspace=target.workspace,
+        channel=target.channel,
+        provider=slug,
+    )
     subscription, created = subscribe(
         rt.db,
         platform=target.platform,
@@ -95,10 +118,18 @@ def cmd_subscribe(
         provider=slug,
         kinds=chosen,
         now=now,
+        match_terms=filters.match,
+        exclude_terms=filters.exclude,
+        min_severity=filters.min_severity,
     )
     caught_up = queue_catch_up(rt.db, subscription, now)
     verb = "Subscribed" if created else "Updated the subscription"
     note = "" if "outage" in chosen or ALL_KINDS in chosen else " Outages are opt-in: add `outage`."
+    shown = describe_filters(subscription)
+    if shown:
+        note = f" Only news that passes the filters ({shown}).{note}"
+    elif any(sub.filtered for sub in before):
+        note = f" Filters removed.{note}"
     if caught_up:
         note += (
             f" {caught_up} announcement(s) still pending there (deadlines ahead, open "
@@ -169,9 +200,15 @@ def cmd_status(
 
 
 HELP_LINES = (
-    "subscribe PROVIDER [KIND...] — alerts for a provider (kinds: shutdown, data_loss, "
-    "security, price_change, outage, all; outages are opt-in)",
+    "subscribe PROVIDER [KIND...] [match:TERM] [exclude:TERM] [min:LEVEL] — alerts for a "
+    "provider (kinds: shutdown, data_loss, security, price_change, outage, all; outages are "
+    "opt-in), only those naming a TERM (a region, component or product: match:us-east-1, "
+    'match:"Spaces NYC3"), none naming an excluded one, at least LEVEL severe (critical, '
+    "high, medium, low, info); subscribing again replaces the filters",
     "unsubscribe PROVIDER — stop alerts for a provider",
+    "pause PROVIDER / resume PROVIDER — hold a subscription's alerts and take them up again "
+    "(what is published meanwhile is skipped; pending deadlines and open incidents follow)",
+    "health — failing feeds of this channel's providers, with their last error",
     "list — this channel's subscriptions",
     "providers [QUERY] — the providers exitplan knows",
     "status [PROVIDER] — current state, announcements, deadlines and checklist progress; "

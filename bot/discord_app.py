@@ -29,6 +29,7 @@ from bot import core
 from bot.alerts import Alert
 from bot.discord_render import (
     KIND_CHOICES,
+    SEVERITY_CHOICES,
     STEP_TEMPLATE,
     ButtonSpec,
     EmbedSpec,
@@ -41,7 +42,9 @@ from bot.discord_render import (
     render_help,
     render_reply,
 )
+from bot.feed_health import cmd_health
 from bot.notify import DeliveryError, Notifier, Target
+from bot.pause import cmd_pause, cmd_resume
 from bot.runner import utc_now
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
@@ -316,11 +319,24 @@ class ExitplanCommands(app_commands.Group):
 
     @app_commands.command(description="Send a provider's alerts here (needs Manage Channels)")
     @app_commands.describe(
-        provider="A provider, or all", kinds="Which news (default: all but outages)"
+        provider="A provider, or all",
+        kinds="Which news (default: all but outages)",
+        match="Only news naming one of these, comma-separated (us-east-1, Spaces NYC3)",
+        exclude="Never news naming one of these, comma-separated",
+        min_severity="Only news at least this severe",
     )
-    @app_commands.choices(kinds=[app_commands.Choice(name=n, value=v) for n, v in KIND_CHOICES])
-    async def subscribe(
-        self, interaction: discord.Interaction[Any], provider: str, kinds: str | None = None
+    @app_commands.choices(
+        kinds=[app_commands.Choice(name=n, value=v) for n, v in KIND_CHOICES],
+        min_severity=[app_commands.Choice(name=n, value=v) for n, v in SEVERITY_CHOICES],
+    )
+    async def subscribe(  # noqa: PLR0917 - discord.py maps each parameter to an option
+        self,
+        interaction: discord.Interaction[Any],
+        provider: str,
+        kinds: str | None = None,
+        match: str | None = None,
+        exclude: str | None = None,
+        min_severity: str | None = None,
     ) -> None:
         """Subscribe this channel to a provider."""
         if not may_manage(interaction):
@@ -330,8 +346,56 @@ class ExitplanCommands(app_commands.Group):
         words = kinds_from_choice(kinds)
         await self.bot.answer(
             interaction,
-            lambda rt: reply_answer(core.cmd_subscribe(rt, target, provider, words, utc_now())),
+            lambda rt: reply_answer(
+                core.cmd_subscribe(
+                    rt,
+                    target,
+                    provider,
+                    words,
+                    utc_now(),
+                    match=[match] if match else [],
+                    exclude=[exclude] if exclude else [],
+                    min_severity=min_severity,
+                )
+            ),
             public=True,
+        )
+
+    @app_commands.command(description="Hold a provider's alerts here (needs Manage Channels)")
+    @app_commands.describe(provider="A provider this channel is subscribed to, or all")
+    async def pause(self, interaction: discord.Interaction[Any], provider: str) -> None:
+        """Pause this channel's subscription to a provider, keeping its settings."""
+        if not may_manage(interaction):
+            await self.bot.refuse(interaction, MANAGE_REFUSAL)
+            return
+        target = channel_target(interaction)
+        user = interaction.user.display_name
+        await self.bot.answer(
+            interaction,
+            lambda rt: reply_answer(cmd_pause(rt, target, provider, utc_now(), user=user)),
+            public=True,
+        )
+
+    @app_commands.command(description="Take a paused subscription up again (Manage Channels)")
+    @app_commands.describe(provider="A provider this channel is subscribed to, or all")
+    async def resume(self, interaction: discord.Interaction[Any], provider: str) -> None:
+        """Resume this channel's paused subscription to a provider."""
+        if not may_manage(interaction):
+            await self.bot.refuse(interaction, MANAGE_REFUSAL)
+            return
+        target = channel_target(interaction)
+        await self.bot.answer(
+            interaction,
+            lambda rt: reply_answer(cmd_resume(rt, target, provider, utc_now())),
+            public=True,
+        )
+
+    @app_commands.command(description="Failing feeds of this channel's providers")
+    async def health(self, interaction: discord.Interaction[Any]) -> None:
+        """List the failing feeds of this channel's providers with their last error."""
+        target = channel_target(interaction)
+        await self.bot.answer(
+            interaction, lambda rt: reply_answer(cmd_health(rt, target, utc_now())), public=False
         )
 
     @app_commands.command(description="Stop a provider's alerts here (needs Manage Channels)")
@@ -393,6 +457,8 @@ class ExitplanCommands(app_commands.Group):
 
     @subscribe.autocomplete("provider")
     @unsubscribe.autocomplete("provider")
+    @pause.autocomplete("provider")
+    @resume.autocomplete("provider")
     async def _provider_or_all(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:

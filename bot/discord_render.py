@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from bot.alerts import Alert, kind_label
+from bot.alerts import Alert, AlertSource, kind_label
 from bot.checklists import Checklist, Step, primary_kind
 from bot.core import Reply
 from feeds.catalog import Provider
@@ -223,6 +223,17 @@ def evidence_lines(alert: Alert) -> list[str]:
     ]
 
 
+def source_line(source: AlertSource) -> str:
+    """A source: feed kind, title, link (clickable as a plain URL) and why it was merged."""
+    line = f"{source.role}: {cut(escape(source.title or '(untitled)'), _PHRASE_LIMIT)}"
+    url = safe_url(source.link)
+    if url:
+        line += f" — {url}"
+    if source.reason:
+        line += f" (merged: {escape(source.reason)})"
+    return line
+
+
 def step_line(step: Step) -> str:
     """One checklist step: a box, its number and text, and who ticked it when."""
     text = cut(escape(step.text), _STEP_TEXT_LIMIT)
@@ -280,6 +291,12 @@ def checklist_buttons(checklist: Checklist, purpose: str = "alert") -> tuple[But
 def render_alert(alert: Alert) -> MessageSpec:
     """An alert as an embed (colour by kind, linked title, deadline, evidence, checklist)."""
     description = f"**{escape(alert.headline)}**"
+    if alert.split_from is not None:
+        description += (
+            f"\n✂️ Split from event #{alert.split_from} by a person: separate news, not the same."
+        )
+    for source in alert.new_sources:
+        description += f"\n🔗 Also announced on the {source_line(source)}"
     if alert.summary:
         description += "\n" + cut(escape(alert.summary), _SUMMARY_LIMIT)
     fields: list[EmbedField] = []
@@ -291,6 +308,9 @@ def render_alert(alert: Alert) -> MessageSpec:
     why = pack_lines(evidence_lines(alert), FIELD_VALUE_LIMIT)
     if why:
         fields.append(EmbedField("Why exitplan thinks so", why[0]))
+    listed = pack_lines([f"{s.number}. {source_line(s)}" for s in alert.sources], FIELD_VALUE_LIMIT)
+    if listed:
+        fields.append(EmbedField(f"Sources ({len(alert.sources)})", listed[0]))
     buttons: tuple[ButtonSpec, ...] = ()
     if alert.checklist is not None:
         fields.extend(checklist_fields(alert.checklist, alert.purpose))
@@ -348,9 +368,14 @@ def fit_lines(lines: list[str], limit: int) -> str:
 
 
 HELP_LINES = (
-    "`/exitplan subscribe provider: kinds:` — alerts for a provider in this channel "
-    "(needs Manage Channels); outages are opt-in",
+    "`/exitplan subscribe provider: kinds: match: exclude: min_severity:` — alerts for a "
+    "provider in this channel (needs Manage Channels); outages are opt-in; `match:` keeps "
+    "only news naming a term (us-east-1, Spaces NYC3; commas between terms), `exclude:` "
+    "drops news naming one; subscribing again replaces the filters",
     "`/exitplan unsubscribe provider:` — stop them (needs Manage Channels)",
+    "`/exitplan pause provider:` / `/exitplan resume provider:` — hold a subscription and "
+    "take it up again, settings kept (needs Manage Channels)",
+    "`/exitplan health` — failing feeds of this channel's providers, with their last error",
     "`/exitplan list` — this channel's subscriptions, and why one is paused",
     "`/exitplan providers query:` — the providers exitplan knows",
     "`/exitplan status provider:` — state, announcements, deadlines and feed health; "
@@ -383,6 +408,13 @@ KIND_CHOICES: tuple[tuple[str, str], ...] = (
     ("Outages only", "outage"),
 )
 _DEFAULT_WORDS = ("shutdown", "data_loss", "security", "price_change")
+#: `min_severity` choices of `/exitplan subscribe`: (shown name, value).
+SEVERITY_CHOICES: tuple[tuple[str, str], ...] = (
+    ("Critical only", "critical"),
+    ("High or worse", "high"),
+    ("Medium or worse", "medium"),
+    ("Low or worse", "low"),
+)
 
 
 def kinds_from_choice(value: str | None) -> list[str]:

@@ -6,7 +6,7 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
@@ -45,6 +45,8 @@ class DispatchSummary:
     retried: int = 0
     failed: int = 0
     paused: int = 0
+    #: The same outcomes per platform: (platform, outcome) -> count; left out of equality.
+    by_platform: Mapping[tuple[str, str], int] = field(default_factory=dict, compare=False)
 
 
 def retry_delay(attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
@@ -73,6 +75,7 @@ def dispatch_due(
     """
     rng = rng or random.Random()  # noqa: S311 - jitter, not security
     outcomes: Counter[str] = Counter()
+    by_platform: Counter[tuple[str, str]] = Counter()
     for job in due_deliveries(db, now, limit=limit):
         notifier = notifiers.get(job.subscription.platform)
         if notifier is None:
@@ -100,14 +103,17 @@ def dispatch_due(
                 db, job, target, error, now=now, max_attempts=max_attempts, rng=rng
             )
             outcomes[outcome] += 1
+            by_platform[subscription.platform, outcome] += 1
             continue
         mark_sent(db, job.delivery.id, now, ref)
         outcomes["sent"] += 1
+        by_platform[subscription.platform, "sent"] += 1
     return DispatchSummary(
         sent=outcomes["sent"],
         retried=outcomes["retried"],
         failed=outcomes["failed"],
         paused=outcomes["paused"],
+        by_platform=dict(by_platform),
     )
 
 
@@ -138,5 +144,12 @@ def _record_failure(
         return "failed"
     delay = retry_delay(attempt, rng, error.retry_after)
     mark_retry(db, job.delivery.id, str(error), now + timedelta(seconds=delay))
-    log.info("delivery retry delivery=%s attempt=%s in=%.0fs", job.delivery.id, attempt, delay)
+    log.warning(
+        "delivery failed, retrying delivery=%s channel=%s attempt=%s in=%.0fs error=%s",
+        job.delivery.id,
+        where,
+        attempt,
+        delay,
+        error,
+    )
     return "retried"

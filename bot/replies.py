@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.alerts import days_left, kind_label
+from bot.alerts import ROLE_LABELS, days_left, kind_label
+from bot.filters import describe_filters
 from bot.runtime import Runtime
 from storage import ALL_KINDS, Event, Subscription
 
@@ -54,10 +55,15 @@ def describe_kinds(kinds: tuple[str, ...]) -> str:
 
 
 def subscription_line(rt: Runtime, sub: Subscription) -> str:
-    """One subscription: provider, kinds, and why it is paused if it is."""
+    """One subscription: provider, kinds, filters, and who paused it or why it is paused."""
     line = f"{rt.provider_name(sub.provider)}: {describe_kinds(sub.kinds)}"
+    filters = describe_filters(sub)
+    if filters:
+        line += f" ({filters})"
     if sub.paused_reason:
-        line += f" — PAUSED: {sub.paused_reason}"
+        on = f" on {sub.paused_at:%Y-%m-%d}" if sub.paused_at else ""
+        why = f"by {sub.paused_by}{on}" if sub.paused_by else f"{sub.paused_reason}{on}"
+        line += f" — PAUSED: {why}"
     return line
 
 
@@ -82,4 +88,21 @@ def event_line(event: Event, now: datetime) -> str:
     if event.deadline:
         left = days_left(event.deadline, now.date())
         line += f" — deadline {event.deadline.isoformat()} ({describe_days_left(left)})"
+    if len(event.sources) > 1:
+        line += f" ({len(event.sources)} sources)"
     return line
+
+
+def source_lines(event: Event) -> tuple[str, ...]:
+    """The sources of a merged event, numbered for `events split`, each with why it joined."""
+    if len(event.sources) < 2 and event.split_from is None:
+        return ()
+    lines = []
+    for source in event.sources:
+        role = ROLE_LABELS.get(source.feed_role, source.feed_role)
+        why = f" — merged: {source.reason}" if source.reason else ""
+        if source.split_from is not None:
+            why = f" — {source.reason}" if source.reason else ""
+        link = f" {source.link}" if source.link else ""
+        lines.append(f"source {source.number}: {role}: {source.title}{link}{why}")
+    return tuple(lines)

@@ -102,9 +102,10 @@ def _from_user(stored: UserProvider) -> Provider:
         feeds=tuple(
             FeedSpec(
                 url=f.url,
-                role="status" if f.role == "status" else "news",
+                role="status" if f.role == "status" else "eol" if f.role == "eol" else "news",
                 confidence="unknown",
                 note="added with exitplan providers add",
+                format=f.format,
             )
             for f in stored.feeds
         ),
@@ -127,7 +128,7 @@ def feed_sources(
         if feed.confidence not in POLLED_CONFIDENCES or not poll_catalog
     }
     return [
-        FeedSource(provider.slug, feed.url, feed.role, provider.source)
+        FeedSource(provider.slug, feed.url, feed.role, provider.source, feed.format)
         for provider in catalog
         for feed in provider.feeds
         if feed.url not in guesses

@@ -50,8 +50,10 @@ class Settings:
     poll_catalog: bool = True
     console_channel: str = "console"
     reminder_days: tuple[int, ...] = (90, 30, 14, 7, 3, 1)
+    feed_health_after: float = 86400.0
     allow_private_feeds: bool = False
     http_port: int | None = None
+    http_host: str = "127.0.0.1"
     slack_mode: str = "socket"
     slack_api_url: str = "https://slack.com/api/"
     slack_admins: tuple[str, ...] = ()
@@ -59,6 +61,7 @@ class Settings:
     discord_gateway_url: str | None = None
     discord_guild: int | None = None
     log_level: str = "INFO"
+    log_format: str = "text"
     providers: tuple[Provider, ...] = ()
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
@@ -93,8 +96,10 @@ SETTING_KEYS: dict[str, tuple[str, str]] = {
     "poll_catalog": ("EXITPLAN_POLL_CATALOG", "flag"),
     "console_channel": ("EXITPLAN_CONSOLE_CHANNEL", "text"),
     "reminder_days": ("EXITPLAN_REMINDER_DAYS", "days"),
+    "feed_health_after": ("EXITPLAN_FEED_HEALTH_AFTER", "duration"),
     "allow_private_feeds": ("EXITPLAN_ALLOW_PRIVATE_FEEDS", "flag"),
     "http_port": ("EXITPLAN_HTTP_PORT", "port"),
+    "http_host": ("EXITPLAN_HTTP_HOST", "host"),
     "slack_mode": ("EXITPLAN_SLACK_MODE", "slack_mode"),
     "slack_api_url": ("EXITPLAN_SLACK_API_URL", "api_url"),
     "slack_admins": ("EXITPLAN_SLACK_ADMINS", "ids"),
@@ -102,6 +107,7 @@ SETTING_KEYS: dict[str, tuple[str, str]] = {
     "discord_gateway_url": ("EXITPLAN_DISCORD_GATEWAY_URL", "url"),
     "discord_guild": ("EXITPLAN_DISCORD_GUILD", "count"),
     "log_level": ("EXITPLAN_LOG_LEVEL", "level"),
+    "log_format": ("EXITPLAN_LOG_FORMAT", "log_format"),
 }
 _FIELD_FOR_KEY = {"database": "db_path"}
 VENDOR_ENV = {
@@ -122,6 +128,12 @@ def _to_level(text: str) -> str:
     if text.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
     return text.upper()
+
+
+def _to_log_format(text: str) -> str:
+    if text.lower() not in {"text", "json"}:
+        raise ValueError('must be "text" (readable lines) or "json" (one JSON object a line)')
+    return text.lower()
 
 
 def _to_count(text: str) -> int:
@@ -172,6 +184,12 @@ def _to_port(text: str) -> int:
     return int(text)
 
 
+def _to_host(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9.:-]+|\[[0-9A-Fa-f:.]+\]", text):
+        raise ValueError('must be an address to listen on, like "127.0.0.1", "0.0.0.0" or "::"')
+    return text.strip("[]")
+
+
 def _to_url(text: str) -> str:
     if not re.match(r"^(https?|wss?)://[^\s/]+", text):
         raise ValueError("must be an absolute http(s) or ws(s) URL")
@@ -196,6 +214,7 @@ def _to_ids(text: str) -> tuple[str, ...]:
 _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "days": _to_days,
     "port": _to_port,
+    "host": _to_host,
     "url": _to_url,
     "api_url": _to_api_url,
     "slack_mode": _to_slack_mode,
@@ -203,6 +222,7 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "path": _to_path,
     "text": _to_text,
     "level": _to_level,
+    "log_format": _to_log_format,
     "count": _to_count,
     "fraction": _to_fraction,
     "flag": _to_flag,

@@ -8,6 +8,7 @@ belongs to the thread that opened it). Rendering lives in `bot.slack_render`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
 import logging
@@ -18,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from aiohttp import web
 from slack_bolt import Ack, App, BoltContext, BoltRequest, Respond
 from slack_bolt.adapter.socket_mode.builtin import SocketModeHandler
 from slack_sdk import WebClient
@@ -35,6 +36,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot import core
 from bot.adapters import AdapterError
 from bot.alerts import Alert
+from bot.http_app import HttpServer, HttpServerError
 from bot.notify import DeliveryError, Notifier, Target
 from bot.runner import utc_now
 from bot.runtime import Runtime, open_runtime
@@ -64,7 +66,6 @@ PAUSE_PREFIX = "Slack: "
 #: In EXITPLAN_SLACK_ADMINS, this word lets the workspace's admins and owners in.
 WORKSPACE_ADMINS = "admins"
 _CONNECT_TIMEOUT = 15.0
-_MAX_BODY = 1_000_000
 _GONE = {
     "channel_not_found": "the channel was deleted, or it is private and the bot is not in it",
     "is_archived": "the channel is archived",
@@ -181,7 +182,13 @@ class SlackAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        http_server: HttpServer | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         client = _web_client(settings, retry=True)
@@ -204,8 +211,8 @@ class SlackAdapter:
         self._locks: dict[tuple[str, str, int], threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._socket: SocketModeHandler | None = None
-        self._http: ThreadingHTTPServer | None = None
-        self._http_thread: threading.Thread | None = None
+        self._http = http_server
+        self._own_http = False
         self._stopped = False
         http_mode = settings.slack_mode == "http"
         self.app = App(
@@ -227,8 +234,10 @@ class SlackAdapter:
 
     @property
     def http_port(self) -> int | None:
-        """The port the HTTP endpoint listens on (HTTP mode), else None."""
-        return int(self._http.server_address[1]) if self._http else None
+        """The port the HTTP endpoint listens on (HTTP mode, once serving), else None."""
+        if self.settings.slack_mode != "http" or self._http is None:
+            return None
+        return self._http.port
 
     def start(self) -> None:
         """Connect: open the Socket Mode websocket, or serve the HTTP endpoint."""
@@ -267,19 +276,34 @@ class SlackAdapter:
             )
 
     def _serve_http(self) -> None:
+        """Add POST /slack/events to the shared HTTP server, or serve it alone without one."""
         port = self.settings.http_port
         if port is None:
             raise AdapterError("slack_mode is http, so set EXITPLAN_HTTP_PORT (e.g. 3000)")
-        try:
-            server = _BoltServer(("0.0.0.0", port), _BoltHandler)  # noqa: S104 - Slack calls in
-        except OSError as error:
-            raise AdapterError(f"cannot listen on port {port}: {error.strerror}") from error
-        server.app = self.app
-        self._http = server
-        self._http_thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="slack-http"
-        )
-        self._http_thread.start()
+        if self._http is None:
+            self._http, self._own_http = HttpServer(self.settings.http_host, port), True
+        self._http.add_route("POST", EVENTS_PATH, self._on_http)
+        if self._own_http:
+            try:
+                self._http.start()
+            except HttpServerError as error:
+                raise AdapterError(str(error)) from error
+
+    async def _on_http(self, request: web.Request) -> web.Response:
+        """HTTP mode: hand the request to Bolt, which checks the signature and its timestamp."""
+        body = (await request.read()).decode("utf-8", "replace")
+        headers: dict[str, str | Sequence[str]] = {
+            name.lower(): request.headers.getall(name) for name in request.headers
+        }
+        bolt_request = BoltRequest(body=body, query=request.query_string, headers=headers)
+        response = await asyncio.to_thread(self.app.dispatch, bolt_request)
+        answer = web.Response(status=response.status, body=response.body.encode("utf-8"))
+        for name, values in response.headers.items():
+            if name.lower() == "content-length":
+                continue
+            for value in values if isinstance(values, list | tuple) else [values]:
+                answer.headers.add(name, str(value))
+        return answer
 
     def stop(self) -> None:
         """Close the socket or the HTTP endpoint, then wait for running handlers."""
@@ -288,11 +312,8 @@ class SlackAdapter:
         self._stopped = True
         if self._socket is not None:
             _close_socket_mode(self._socket)
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
-        if self._http_thread is not None:
-            self._http_thread.join()
+        if self._http is not None and self._own_http:
+            self._http.stop()
         self._executor.shutdown(wait=True)
         log.info("slack disconnected")
 
@@ -522,58 +543,17 @@ def _close_socket_mode(handler: SocketModeHandler) -> None:
     handler.close()  # type: ignore[no-untyped-call]
 
 
-class _BoltServer(ThreadingHTTPServer):
-    daemon_threads = True
-    app: App
+def start_slack(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    http_server: HttpServer | None = None,
+) -> SlackAdapter:
+    """Check the tokens, build the Bolt app and connect; raise AdapterError with the fix.
 
-
-class _BoltHandler(BaseHTTPRequestHandler):
-    """HTTP mode: hand each POST to Bolt, which checks the signature and its timestamp."""
-
-    server: _BoltServer
-    protocol_version = "HTTP/1.1"
-    timeout = 30  # an idle keep-alive connection does not hold a thread for ever
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Log requests at debug level instead of printing them."""
-        log.debug("http %s", format % args)
-
-    def do_GET(self) -> None:
-        """Answer health checks."""
-        if self.path.partition("?")[0] == "/healthz":
-            self._send(200, b"ok", {"Content-Type": ["text/plain"]})
-        else:
-            self._send(404, b"not found", {"Content-Type": ["text/plain"]})
-
-    def do_POST(self) -> None:
-        """Dispatch a Slack request (command, interaction or event)."""
-        path, _, query = self.path.partition("?")
-        length = int(self.headers.get("Content-Length") or 0)
-        if path != EVENTS_PATH or length > _MAX_BODY:
-            self._send(404 if path != EVENTS_PATH else 413, b"", {})
-            return
-        body = self.rfile.read(length).decode("utf-8", "replace")
-        headers: dict[str, str | Sequence[str]] = {
-            name.lower(): value for name, value in self.headers.items()
-        }
-        request = BoltRequest(body=body, query=query, headers=headers)
-        response = self.server.app.dispatch(request)
-        self._send(response.status, response.body.encode("utf-8"), response.headers)
-
-    def _send(self, status: int, body: bytes, headers: dict[str, Any]) -> None:
-        self.send_response(status)
-        for name, values in headers.items():
-            if name.lower() == "content-length":
-                continue
-            for value in values if isinstance(values, list | tuple) else [values]:
-                self.send_header(name, str(value))
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-def start_slack(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> SlackAdapter:
-    """Check the tokens, build the Bolt app and connect; raise AdapterError with the fix."""
+    In HTTP mode the endpoint goes on `http_server` (not started yet; the caller starts and stops
+    it), or on a server of the adapter's own when none is given.
+    """
     if settings.slack_mode == "http":
         if not settings.slack_signing_secret:
             raise AdapterError("slack_mode is http: set SLACK_SIGNING_SECRET (Basic Information)")
@@ -582,6 +562,6 @@ def start_slack(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
             "Socket Mode needs SLACK_APP_TOKEN (an xapp-… app-level token with "
             "connections:write), or set EXITPLAN_SLACK_MODE=http"
         )
-    adapter = SlackAdapter(settings, clock=clock)
+    adapter = SlackAdapter(settings, clock=clock, http_server=http_server)
     adapter.start()
     return adapter

@@ -8,11 +8,18 @@ from datetime import datetime
 
 from bot import core
 from bot.checklists import Checklist
+from bot.feed_health import cmd_health
+from bot.filters import filter_words, split_words
 from bot.notify import Target
+from bot.pause import cmd_pause, cmd_resume
 from bot.runtime import Runtime
 
 CHECKLIST_USAGE = "Usage: `/exitplan checklist EVENT [done N...] [undo N...]`"
 ADMINS_ONLY = "Only the people in EXITPLAN_SLACK_ADMINS may change subscriptions."
+FILTER_USAGE = (
+    ", narrowed by `match:TERM`, `exclude:TERM` and `min:LEVEL` (quote a term with spaces: "
+    '`match:"Spaces NYC3"`)'
+)
 
 
 @dataclass(frozen=True)
@@ -35,12 +42,14 @@ def run_command(
 ) -> CommandResult:
     """Run `/exitplan TEXT` for a user in a channel.
 
-    Only a successful subscribe or unsubscribe is public; everything else answers the
-    caller alone. `may_change(user)` says whether the user may change subscriptions.
+    Only a successful subscribe, unsubscribe, pause or resume is public; everything else
+    answers the caller alone. `may_change(user)` says whether the user may change subscriptions.
     """
     words = text.split()
     verb, args = (words[0].lower(), words[1:]) if words else ("help", [])
-    if verb in ("subscribe", "unsubscribe"):
+    if verb == "subscribe":
+        args = split_words(text)[1:]  # match:"Spaces NYC3" is one word
+    if verb in ("subscribe", "unsubscribe", "pause", "resume"):
         return _change(rt, target, user, verb, args, now=now, may_change=may_change)
     if verb == "checklist":
         return _checklist(rt, target, user, args, now)
@@ -48,6 +57,7 @@ def run_command(
         "list": lambda: core.cmd_list(rt, target),
         "providers": lambda: core.cmd_providers(rt, " ".join(args)),
         "status": lambda: core.cmd_status(rt, " ".join(args) or None, now, target),
+        "health": lambda: cmd_health(rt, target, now),
         "help": core.cmd_help,
     }
     command = commands.get(verb)
@@ -70,11 +80,26 @@ def _change(
 ) -> CommandResult:
     if not args:
         usage = "PROVIDER [KIND...]" if verb == "subscribe" else "PROVIDER"
-        return CommandResult(core.Reply(ok=False, title=f"Usage: `/exitplan {verb} {usage}`"))
+        title = f"Usage: `/exitplan {verb} {usage}`" + (FILTER_USAGE if verb == "subscribe" else "")
+        return CommandResult(core.Reply(ok=False, title=title))
     if not may_change(user):
         return CommandResult(core.Reply(ok=False, title=ADMINS_ONLY))
     if verb == "subscribe":
-        reply = core.cmd_subscribe(rt, target, args[0], args[1:], now)
+        words = filter_words(args[1:])
+        reply = core.cmd_subscribe(
+            rt,
+            target,
+            args[0],
+            list(words.kinds),
+            now,
+            match=words.match,
+            exclude=words.exclude,
+            min_severity=words.min_severity,
+        )
+    elif verb == "pause":
+        reply = cmd_pause(rt, target, args[0], now, user=user)
+    elif verb == "resume":
+        reply = cmd_resume(rt, target, args[0], now)
     else:
         reply = core.cmd_unsubscribe(rt, target, args[0])
     return CommandResult(reply, public=reply.ok)

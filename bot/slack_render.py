@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.alerts import Alert, kind_label
+from bot.alerts import Alert, AlertSource, kind_label
 from bot.checklists import Checklist, Step, primary_kind
 from bot.replies import Reply
 
@@ -24,6 +24,8 @@ Block = dict[str, Any]
 STEP_ACTION = "exitplan_step"
 _STEP_BLOCK = re.compile(r"^exitplan_step:(\d+):([a-z_]+):([A-Za-z0-9_-]+)$")
 _BARE_MENTION = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+# C0 and C1 controls except newline and tab, and bidirectional overrides (as for Discord).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,}$")
 _KIND_EMOJI = {
@@ -33,6 +35,11 @@ _KIND_EMOJI = {
     "price_change": ":moneybag:",
     "outage": ":warning:",
 }
+#: exitplan's own notices about a provider's feeds (`Alert.notice`).
+_NOTICE_EMOJI = {
+    "provider_unreachable": ":satellite_antenna:",
+    "provider_recovered": ":white_check_mark:",
+}
 _PURPOSE_EMOJI = {
     "update": ":arrows_counterclockwise:",
     "reminder": ":alarm_clock:",
@@ -40,6 +47,9 @@ _PURPOSE_EMOJI = {
 }
 _TEXT_LIMIT = 3000
 _HEADER_LIMIT = 150
+#: A link's label is cut to this, so a long title is shortened inside its link, not through it.
+_LABEL_LIMIT = 900
+_URL_LIMIT = 2000
 _MESSAGE_BLOCKS = 50
 _HOME_BLOCKS = 100
 _HOME_ITEMS = 15
@@ -47,6 +57,7 @@ _HOME_ITEMS = 15
 
 def escape(text: str) -> str:
     """Make untrusted text inert in Slack: entities for &, <, > and no bare @-mentions."""
+    text = _CONTROL.sub("", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BARE_MENTION.sub(lambda match: "@\u200b" + match.group(1), text)
 
@@ -59,13 +70,13 @@ def safe_url(url: str | None) -> str | None:
     if not re.match(r"^https?://[^\s/]", url, re.IGNORECASE):
         return None
     quoted = quote(url, safe=":/?#[]@!$&'()*+,;=%~")
-    return quoted.replace("&", "&amp;")
+    return quoted.replace("&", "&amp;") if len(quoted) <= _URL_LIMIT else None
 
 
 def link(url: str | None, label: str) -> str:
     """A mrkdwn link with an escaped label, or just the label when the URL is unusable."""
     target = safe_url(url)
-    shown = escape(label) or "(untitled)"
+    shown = _cut(escape(label), _LABEL_LIMIT) or "(untitled)"
     return f"<{target}|{shown}>" if target else shown
 
 
@@ -121,6 +132,8 @@ def emoji(alert: Alert) -> str:
     """The emoji that leads an alert: by purpose for follow-ups, by kind for first alerts."""
     if alert.purpose in _PURPOSE_EMOJI:
         return _PURPOSE_EMOJI[alert.purpose]
+    if alert.notice in _NOTICE_EMOJI:
+        return _NOTICE_EMOJI[alert.notice]
     return _KIND_EMOJI.get(primary_kind(alert.kinds) or "", ":newspaper:")
 
 
@@ -153,6 +166,7 @@ def render_alert(alert: Alert) -> list[Block]:
         _header(f"{emoji(alert)} {alert.headline}"),
         _section(f"*{link(alert.link, alert.title)}*"),
         {"type": "section", "fields": _facts(alert)},
+        *_source_blocks(alert),
     ]
     if alert.deadline_moved and alert.previous_deadline is not None:
         new = alert.deadline.isoformat() if alert.deadline else "none"
@@ -179,6 +193,32 @@ def render_alert(alert: Alert) -> list[Block]:
         )
     )
     return blocks[:_MESSAGE_BLOCKS]
+
+
+def _merged(source: AlertSource) -> str:
+    return f" (merged: {escape(source.reason)})" if source.reason else ""
+
+
+def _source_blocks(alert: Alert) -> list[Block]:
+    """A split's note, the new sources of an update, and every source of a merged event."""
+    blocks: list[Block] = []
+    if alert.split_from is not None:
+        blocks.append(
+            _context(
+                f":scissors: Split from event #{alert.split_from} by a person: "
+                "separate news, not the same."
+            )
+        )
+    for source in alert.new_sources:
+        shown = link(source.link, f"{source.role}: {source.title}")
+        blocks.append(_section(f":link: Also announced on the {shown}{_merged(source)}"))
+    if alert.sources:
+        listed = ", ".join(
+            f"{source.number}. {link(source.link, source.role)}{_merged(source)}"
+            for source in alert.sources
+        )
+        blocks.append(_context(f"Sources: {listed}"))
+    return blocks
 
 
 def step_block_id(event_id: int, purpose: str, step_id: str) -> str:

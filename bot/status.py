@@ -156,7 +156,10 @@ def channel_status(rt: Runtime, now: datetime, target: Target) -> Reply:
         key=lambda item: item.rank,
     )
     paused = [subscription_line(rt, sub) for sub in subs if sub.paused_reason]
+    filtered = [subscription_line(rt, sub) for sub in subs if sub.filtered and sub.active]
     sections = [Section("", tuple(item.line for item in summaries))]
+    if filtered:
+        sections.append(Section("Filtered", tuple(filtered)))
     if paused:
         sections.append(Section("Paused", tuple(paused)))
     return Reply(ok=True, title="Status of this channel's providers:", sections=tuple(sections))

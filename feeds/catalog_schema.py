@@ -17,10 +17,13 @@ from feeds.model import Confidence, FeedRole
 from feeds.providers import (
     CATEGORIES,
     CONFIDENCES,
+    EOL_FORMATS,
+    FEED_FORMATS,
     FEED_ROLES,
     STATUS_SOFTWARE,
     FeedSpec,
     Provider,
+    SpecRole,
     normalise_name,
 )
 
@@ -28,7 +31,7 @@ _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _PROVIDER_KEYS: Final = frozenset(
     {"slug", "name", "aliases", "homepage", "category", "status_software", "notes", "feeds"}
 )
-_FEED_KEYS: Final = frozenset({"url", "role", "confidence", "note"})
+_FEED_KEYS: Final = frozenset({"url", "role", "confidence", "note", "format"})
 _FEED_EXAMPLE = '{ url = "https://…", role = "status" }'
 
 
@@ -195,11 +198,35 @@ def _read_feeds(value: object, check: _Checker, rules: Rules) -> tuple[FeedSpec,
                 check.missing(f"{key}.confidence", f"use one of: {', '.join(CONFIDENCES)}")
             confidence = rules.confidence
         note = check.text(table, "note", shown=f"{key}.note")
+        data_format = _read_format(table, check, key, role)
         if url is not None and url in seen:
             check.fail(f"{key}.url", f"{url!r} is listed twice (also feeds[{seen[url]}]); keep one")
             continue
-        if url is None or role is None or confidence is None:
+        if url is None or role is None or confidence is None or data_format is None:
             continue
         seen[url] = position
-        feeds.append(FeedSpec(url, cast(FeedRole, role), cast(Confidence, confidence), note))
+        feeds.append(
+            FeedSpec(url, cast(SpecRole, role), cast(Confidence, confidence), note, data_format)
+        )
     return tuple(feeds)
+
+
+def _read_format(
+    table: Mapping[str, object], check: _Checker, key: str, role: str | None
+) -> str | None:
+    """A feed's format: "feed" unless it is an "eol" feed, which must name its data format."""
+    shown = f"{key}.format"
+    value = check.choice(table, "format", FEED_FORMATS, shown=shown)
+    if "format" in table and value is None:
+        return None
+    if role == "eol":
+        if value is None:
+            check.missing(shown, f"an eol feed reads one of: {', '.join(EOL_FORMATS)}")
+        elif value not in EOL_FORMATS:
+            check.fail(shown, f"an eol feed reads one of: {', '.join(EOL_FORMATS)}")
+            return None
+        return value
+    if value in EOL_FORMATS:
+        check.fail(shown, f'{value!r} is end-of-life data; give this feed role = "eol"')
+        return None
+    return value or "feed"

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, get_args
+from typing import Final, Literal, get_args
 
 from feeds.model import Confidence, FeedRole
 
-FEED_ROLES: Final[tuple[FeedRole, ...]] = get_args(FeedRole)
+#: A catalog feed's role: a status page, news, or end-of-life data ("eol").
+SpecRole = FeedRole | Literal["eol"]
+FEED_ROLES: Final[tuple[SpecRole, ...]] = (*get_args(FeedRole), "eol")
+#: What a feed's body is: RSS or Atom ("feed"), or one of the end-of-life data formats.
+FEED_FORMATS: Final = ("feed", "endoflife", "killedbygoogle")
+#: The formats read by `feeds.eol` instead of the feed parser; only an "eol" feed has one.
+EOL_FORMATS: Final = ("endoflife", "killedbygoogle")
 CONFIDENCES: Final[tuple[Confidence, ...]] = get_args(Confidence)
 #: The categories a provider can have; "custom" is the default for providers users add.
 CATEGORIES: Final = (
@@ -51,9 +57,10 @@ class FeedSpec:
     """One feed of a provider: its address, what it carries and how sure we are of it."""
 
     url: str
-    role: FeedRole
+    role: SpecRole
     confidence: Confidence
     note: str | None = None
+    format: str = "feed"
 
 
 @dataclass(frozen=True)
@@ -70,8 +77,8 @@ class Provider:
     notes: str | None = None
     source: str = "catalog"
 
-    def feeds_with_role(self, role: FeedRole) -> tuple[FeedSpec, ...]:
-        """Return the feeds that carry `role` (status pages or news)."""
+    def feeds_with_role(self, role: SpecRole) -> tuple[FeedSpec, ...]:
+        """Return the feeds that carry `role` (status pages, news or end-of-life data)."""
         return tuple(feed for feed in self.feeds if feed.role == role)
 
 

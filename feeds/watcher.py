@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,11 +19,13 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from feeds.classify import classify
+from feeds.components import find_mentions
+from feeds.eol import is_eol_format, parse_eol
 from feeds.fetch import Fetcher, FetchLimits, FetchRequest, FetchResult
 from feeds.guard import AddressGuard
 from feeds.incidents import incident_state
-from feeds.model import Entry
-from feeds.parse import NotAFeed, parse_feed
+from feeds.model import Classification, Entry
+from feeds.parse import NotAFeed, ParsedFeed, parse_feed
 from storage import EntryWrite, EvidenceRecord, Feed
 from storage.entries import known_hashes, save_entries
 from storage.feeds import (
@@ -85,6 +88,8 @@ class PollSummary:
     alerts_queued: int = 0
     failures: list[FeedFailure] = field(default_factory=list)
     gone: int = 0
+    #: How many of the classified entries carry each kind (an entry can carry several).
+    event_kinds: Counter[str] = field(default_factory=Counter)
 
 
 def next_success_poll(now: datetime, settings: PollSettings, rng: random.Random) -> datetime:
@@ -192,12 +197,7 @@ class _Cycle:
             self.back(feed)
             return
         try:
-            parsed = parse_feed(
-                result.body,
-                url=result.new_url or feed.url,
-                fetched_at=self.now,
-                content_type=result.content_type,
-            )
+            parsed, decided = self.parsed(feed, result, result.body)
         except NotAFeed as error:
             self.fail(feed, "not_a_feed", str(error), status=result.http_status)
             return
@@ -205,7 +205,7 @@ class _Cycle:
             log.info("feed parsed with a warning feed=%s warning=%s", feed.url, parsed.warning)
         known = known_hashes(self.db, feed.id)
         writes = [
-            self.classified(entry, feed.role)
+            self.classified(entry, feed.role, decided.get(entry.key))
             for entry in parsed.entries
             if known.get(entry.key) != entry.content_hash
         ]
@@ -226,11 +226,28 @@ class _Cycle:
         self.summary.new_entries += saved.new_entries
         self.summary.updated_entries += saved.updated_entries
         self.summary.events += sum(1 for write in writes if write.kinds)
+        self.summary.event_kinds.update(kind for write in writes for kind in write.kinds)
         self.summary.alerts_queued += saved.deliveries
 
-    def classified(self, entry: Entry, role: str) -> EntryWrite:
+    def parsed(
+        self, feed: Feed, result: FetchResult, body: bytes
+    ) -> tuple[ParsedFeed, dict[str, Classification]]:
+        """Read a body: RSS or Atom with the feed parser, end-of-life data with feeds.eol.
+
+        End-of-life data comes with each entry's classification already decided.
+        """
+        url = result.new_url or feed.url
+        if is_eol_format(feed.format):
+            data = parse_eol(body, feed.format, url=url, now=self.now)
+            return ParsedFeed(data.title, url, data.entries, data.warning), data.decisions()
+        parsed = parse_feed(body, url=url, fetched_at=self.now, content_type=result.content_type)
+        return parsed, {}
+
+    def classified(
+        self, entry: Entry, role: str, decision: Classification | None = None
+    ) -> EntryWrite:
         published = entry.published or entry.updated or self.now
-        result = classify(entry.title, entry.text, published)
+        result = decision or classify(entry.title, entry.text, published)
         deadline = result.deadline
         return EntryWrite(
             key=entry.key,
@@ -247,6 +264,7 @@ class _Cycle:
             deadline=deadline.date if deadline else None,
             deadline_phrase=deadline.phrase if deadline else None,
             state=incident_state(entry.title, entry.text) if role == "status" else None,
+            tags=find_mentions(entry.title, entry.text, entry.key).tags,
         )
 
     def fail(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,33 @@ class StorageError(RuntimeError):
     """The database cannot be opened or written; the message names the fix."""
 
 
+class _Database(Database):
+    """sqlite-utils' Database whose `atomic()` takes the write lock when it begins.
+
+    A plain `BEGIN` starts as a reader; in WAL mode its first write fails at once with
+    "database is locked" when another process wrote meanwhile, since SQLite cannot wait
+    for a lock without risking a deadlock. `BEGIN IMMEDIATE` waits out the busy timeout.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Generator[Database, None, None]:
+        if self.conn.in_transaction:  # nested: sqlite-utils' savepoint
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+
+
 def open_db(path: Path | str) -> Database:
     """Open (creating if needed) the database at `path` and apply pending migrations."""
     target = Path(path)
@@ -34,8 +62,9 @@ def open_db(path: Path | str) -> Database:
             ) from error
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
-        db = Database(conn)
+        db = _Database(conn)
         db.execute("PRAGMA foreign_keys=ON")
+        refuse_newer_schema(db, target)
         MIGRATIONS.apply(db)
     except sqlite3.DatabaseError as error:
         raise StorageError(
@@ -48,6 +77,32 @@ def open_db(path: Path | str) -> Database:
 def schema_version(db: Database) -> int:
     """Return how many numbered migrations have been applied to this database."""
     return len(MIGRATIONS.applied(db))
+
+
+def known_migrations() -> list[str]:
+    """The names of every migration this version of exitplan has, in order."""
+    return [migration.name for migration in MIGRATIONS.pending(Database(memory=True))]
+
+
+def unknown_migrations(db: Database) -> list[str]:
+    """Migrations applied to `db` that this code does not have: a newer exitplan wrote it."""
+    known = set(known_migrations())
+    return [m.name for m in MIGRATIONS.applied(db) if m.name not in known]
+
+
+def refuse_newer_schema(db: Database, where: Path) -> None:
+    """Raise StorageError (closing `db`) when a newer exitplan migrated the database."""
+    unknown = unknown_migrations(db)
+    if not unknown:
+        return
+    applied, known = schema_version(db), len(known_migrations())
+    db.close()
+    raise StorageError(
+        f"the database {where} has schema version {applied}, newer than this exitplan's "
+        f"{known}: it has migration(s) {', '.join(unknown)} that this version does not know. "
+        "Upgrade exitplan, or restore a backup made with this version "
+        "(`exitplan db restore PATH`)"
+    )
 
 
 def backup_db(db: Database, destination: Path) -> None:
@@ -102,3 +157,12 @@ def housekeep(db: Database) -> None:
     """Daily upkeep: fold the write-ahead log back into the file and refresh statistics."""
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.execute("PRAGMA optimize")
+
+
+def check_writable(db: Database) -> None:
+    """Take the write lock and let it go at once; raise StorageError when that fails."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ROLLBACK")
+    except sqlite3.Error as error:
+        raise StorageError(f"the database cannot be written: {error}") from error

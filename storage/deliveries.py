@@ -48,20 +48,29 @@ def queue_deliveries(
     kinds: tuple[str, ...],
     revision: int,
     now: datetime,
+    merged: bool = False,
 ) -> int:
     """Queue the messages an event (or its revision) owes its subscribers; return how many.
 
     A channel that already got an alert about this event gets an update; one that did not
-    (the event only now matches its kinds) gets an alert. Call it inside the transaction
-    that stored the event.
+    (the event only now matches its kinds) gets an alert. A channel whose filters (match
+    terms, exclusions, minimum severity) the event does not pass gets nothing. For a
+    `merged` revision (a new source of the event) a channel whose alert is not sent yet
+    gets nothing either: that alert will list the new source. Call it inside the
+    transaction that stored the event.
     """
     queued = 0
+    event = get_event(db, event_id)
     for subscription in matching_subscriptions(db, provider, kinds):
+        if event is not None and not subscription.passes(event):
+            continue
         alerted = db.execute(
-            "SELECT 1 FROM deliveries WHERE event_id = ? AND subscription_id = ? "
+            "SELECT status FROM deliveries WHERE event_id = ? AND subscription_id = ? "
             "AND purpose = 'alert'",
             [event_id, subscription.id],
         ).fetchone()
+        if merged and alerted is not None and alerted[0] != "sent":
+            continue
         purpose = "update" if alerted else "alert"
         cursor = db.execute(
             """INSERT OR IGNORE INTO deliveries (event_id, subscription_id, purpose, revision,
@@ -101,6 +110,9 @@ def queue_catch_up(
         for event_id, kinds, revision in rows:
             if not subscription.wants(tuple(load_json_list(kinds))):
                 continue
+            event = get_event(db, event_id)
+            if event is not None and not subscription.passes(event):
+                continue
             db.execute(
                 """INSERT OR IGNORE INTO deliveries (event_id, subscription_id, purpose, revision,
                    status, attempts, next_attempt_at, created_at)
@@ -111,15 +123,19 @@ def queue_catch_up(
     return queued
 
 
-def queue_notice(db: Database, *, event_id: int, provider: str, now: datetime) -> int:
+def queue_notice(
+    db: Database, *, event_id: int, provider: str, now: datetime, every_provider: bool = True
+) -> int:
     """Queue a notice to every active subscription of a provider, whatever kinds it wants.
 
-    Returns how many were queued; call it inside the transaction that stored the notice.
+    Filters do not apply: a notice is about exitplan's own view of the provider. With
+    `every_provider` off, subscriptions to every provider (`all`) are left out. Returns
+    how many were queued; call it inside the transaction that stored the notice.
     """
     rows = db.execute(
         "SELECT id FROM subscriptions WHERE provider IN (?, ?) AND paused_reason IS NULL "
         "ORDER BY id",
-        [provider, EVERY_PROVIDER],
+        [provider, EVERY_PROVIDER if every_provider else provider],
     ).fetchall()
     queued = 0
     for (subscription_id,) in rows:
@@ -214,3 +230,33 @@ def count_deliveries(db: Database, status: str | None = None) -> int:
         return int(db.execute("SELECT count(*) FROM deliveries").fetchone()[0])
     sql = "SELECT count(*) FROM deliveries WHERE status = ?"
     return int(db.execute(sql, [status]).fetchone()[0])
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    """The outbox at one moment: pending deliveries by platform, the oldest due one."""
+
+    pending: tuple[tuple[str, int], ...]
+    oldest_due_at: datetime | None
+
+
+def outbox_stats(db: Database, now: datetime) -> OutboxStats:
+    """Pending deliveries per platform (every subscribed platform, zeros included) and the
+    time the oldest delivery due at `now` to an unpaused channel became due."""
+    rows = db.execute(
+        """SELECT subscriptions.platform, count(deliveries.id) FROM subscriptions
+           LEFT JOIN deliveries ON deliveries.subscription_id = subscriptions.id
+             AND deliveries.status = 'pending'
+           GROUP BY subscriptions.platform ORDER BY subscriptions.platform"""
+    ).fetchall()
+    oldest = db.execute(
+        """SELECT min(deliveries.next_attempt_at) FROM deliveries
+           JOIN subscriptions ON subscriptions.id = deliveries.subscription_id
+           WHERE deliveries.status = 'pending' AND deliveries.next_attempt_at <= ?
+             AND subscriptions.paused_reason IS NULL""",
+        [to_iso(now)],
+    ).fetchone()
+    return OutboxStats(
+        pending=tuple((str(platform), int(count)) for platform, count in rows),
+        oldest_due_at=from_iso(oldest[0] if oldest else None),
+    )

@@ -45,6 +45,8 @@ def save_entries(
     The feed's first successful poll is its baseline: events are stored (they show in
     `status` and `events`) but only those whose deadline is still ahead are queued for
     delivery; years of history never flood a channel, a pending shutdown is never missed.
+    An entry that is news already told by another feed joins that event: its channels
+    get one follow-up naming the new source, not a second alert.
     """
     new_entries = updated_entries = deliveries = 0
     event_ids: list[int] = []
@@ -72,9 +74,10 @@ def save_entries(
                     db,
                     event_id=change.event_id,
                     provider=feed["provider"],
-                    kinds=write.kinds,
+                    kinds=change.kinds or write.kinds,
                     revision=change.revision,
                     now=now,
+                    merged=change.merged is not None,
                 )
         db.table("feeds").update(
             feed_id,

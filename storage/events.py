@@ -1,17 +1,34 @@
-"""Events: classified announcements, one per entry, with their revisions."""
+"""Events: classified announcements with their revisions, each from one or more entries.
+
+An entry first seen joins the event of the same news from another feed of its provider
+(storage.sources, storage.similarity) or starts its own; `refresh_event` recomputes an
+event from its sources whenever one of them changes.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import date_from_iso, dump_json, from_iso, load_json_list, required_iso, to_iso
-from storage.model import EntryWrite, Event, EvidenceRecord, Notice
+from storage.db import date_from_iso, from_iso, load_json_list, required_iso, to_iso
+from storage.model import EntryWrite, Event, EventSource, EvidenceRecord, Notice
+from storage.similarity import Announcement
+from storage.sources import (
+    add_source,
+    adopt_event,
+    classification,
+    combine,
+    load_sources,
+    merge_candidate,
+    source_of_entry,
+    source_rows,
+)
 
 _EVENT_COLUMNS = """events.*, feeds.role AS feed_role, entries.text AS text"""
 _EVENT_FROM = """events JOIN feeds ON feeds.id = events.feed_id
@@ -25,9 +42,11 @@ class EventChange:
     event_id: int
     revision: int
     material: bool
+    kinds: tuple[str, ...] = ()  # the event's kinds after the change
+    merged: str | None = None  # why the entry joined an existing event, if it did
 
 
-def _event(row: dict[str, Any]) -> Event:
+def _event(row: dict[str, Any], sources: tuple[EventSource, ...] = ()) -> Event:
     return Event(
         id=row["id"],
         entry_id=row["entry_id"],
@@ -52,7 +71,15 @@ def _event(row: dict[str, Any]) -> Event:
         previous_deadline=date_from_iso(row.get("previous_deadline")),
         deadline_set_at=from_iso(row.get("deadline_set_at")),
         notice=row.get("notice"),
+        tags=tuple(load_json_list(row.get("tags"))),
+        sources=sources,
     )
+
+
+def _events(db: Database, rows: Iterable[dict[str, Any]]) -> list[Event]:
+    found = list(rows)
+    sources = load_sources(db, [row["id"] for row in found])
+    return [_event(row, sources.get(row["id"], ())) for row in found]
 
 
 def _material(old: dict[str, Any], values: dict[str, Any]) -> bool:
@@ -70,57 +97,114 @@ def upsert_event(
     now: datetime,
     baseline: bool,
 ) -> EventChange:
-    """Create or revise the event of an entry; a revision is material if what it says changed."""
-    values: dict[str, Any] = {
-        "title": write.title,
-        "link": write.link,
-        "published": to_iso(write.published or write.updated or now),
-        "kinds": dump_json(write.kinds),
-        "severity": write.severity,
-        "evidence": json.dumps(
-            [{"label": e.label, "phrase": e.phrase, "reason": e.reason} for e in write.evidence],
-            ensure_ascii=False,
-        ),
-        "deadline": write.deadline.isoformat() if write.deadline else None,
-        "deadline_phrase": write.deadline_phrase,
-        "state": write.state,
-        "updated_at": to_iso(now),
-    }
-    old = db.execute("SELECT * FROM events WHERE entry_id = ?", [entry_id]).fetchone()
-    if old is None:
-        values.update(
-            {
-                "entry_id": entry_id,
-                "feed_id": feed_id,
-                "provider": provider,
-                "baseline": int(baseline),
-                "revision": 1,
-                "created_at": to_iso(now),
-                "deadline_set_at": to_iso(now) if write.deadline else None,
-            }
+    """Store an entry's classification in its event; a revision is material if it says more.
+
+    An entry seen for the first time joins the event of the same news from another feed
+    of the provider (a new revision, `merged` saying why) or starts an event of its own.
+    Call it after storing the entry, inside the poll's transaction.
+    """
+    published = write.published or write.updated or now
+    values = classification(write, published)
+    found = source_of_entry(db, entry_id)
+    if found is not None:
+        source_id, event_id = found
+        db.table("event_sources").update(source_id, values)
+        return refresh_event(db, event_id, now)
+    incoming = Announcement(write.title, write.text, write.kinds, write.deadline, published)
+    candidate = merge_candidate(db, provider=provider, feed_id=feed_id, incoming=incoming)
+    if candidate is None:
+        columns = {**values, "title": write.title, "link": write.link}
+        event_id = insert_event(
+            db,
+            columns,
+            entry_id=entry_id,
+            feed_id=feed_id,
+            provider=provider,
+            baseline=baseline,
+            now=now,
         )
-        db.table("events").insert(values)
-        event_id = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
-        return EventChange(event_id, 1, material=True)
-    columns = [d[0] for d in db.execute("SELECT * FROM events LIMIT 0").description]
-    old_row = dict(zip(columns, old, strict=True))
-    material = _material(old_row, values)
-    revision = old_row["revision"] + (1 if material else 0)
-    values["revision"] = revision
-    if material:
-        values["previous_kinds"] = old_row["kinds"]
-        values["previous_deadline"] = old_row["deadline"]
-    if old_row["deadline"] != values["deadline"]:
+        revision, reason = 1, None
+    else:
+        event_id, reason = candidate.event_id, candidate.match.reason
+        revision = int(db.table("events").get(event_id)["revision"] or 1) + 1
+    add_source(
+        db,
+        event_id=event_id,
+        entry_id=entry_id,
+        feed_id=feed_id,
+        values=values,
+        baseline=baseline,
+        reason=reason,
+        revision=revision,
+        now=now,
+    )
+    if candidate is None:
+        return EventChange(event_id, 1, material=True, kinds=write.kinds)
+    return replace(refresh_event(db, event_id, now, added=True), merged=reason)
+
+
+def insert_event(
+    db: Database,
+    columns: dict[str, Any],
+    *,
+    entry_id: int,
+    feed_id: int,
+    provider: str,
+    baseline: bool,
+    now: datetime,
+) -> int:
+    """Insert a new event whose first source is `entry_id`; return its id."""
+    db.table("events").insert(
+        {
+            **columns,
+            "entry_id": entry_id,
+            "feed_id": feed_id,
+            "provider": provider,
+            "baseline": int(baseline),
+            "revision": 1,
+            "created_at": to_iso(now),
+            "updated_at": to_iso(now),
+            "deadline_set_at": to_iso(now) if columns.get("deadline") else None,
+        }
+    )
+    return int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
+
+
+def refresh_event(
+    db: Database, event_id: int, now: datetime, *, added: bool = False
+) -> EventChange:
+    """Recompute an event from its sources; a material change (or an `added` source) is a
+    new revision that remembers what the event said before."""
+    old = db.table("events").get(event_id)
+    rows = source_rows(db, [event_id]).get(event_id)
+    if not rows:
+        adopt_event(db, event_id)
+        rows = source_rows(db, [event_id])[event_id]
+    values = combine(rows)
+    bump = added or _material(old, values)
+    revision = int(old["revision"] or 1) + (1 if bump else 0)
+    values.update(
+        {
+            "entry_id": rows[0]["entry_id"],
+            "feed_id": rows[0]["feed_id"],
+            "revision": revision,
+            "updated_at": to_iso(now),
+        }
+    )
+    if bump:
+        values["previous_kinds"] = old["kinds"]
+        values["previous_deadline"] = old["deadline"]
+    if old["deadline"] != values["deadline"]:
         values["deadline_set_at"] = to_iso(now)
-    db.table("events").update(old_row["id"], values)
-    return EventChange(old_row["id"], revision, material=material)
+    db.table("events").update(event_id, values)
+    return EventChange(event_id, revision, bump, kinds=tuple(load_json_list(values["kinds"])))
 
 
 def get_event(db: Database, event_id: int) -> Event | None:
     """Return one event, or None."""
     sql = f"SELECT {_EVENT_COLUMNS} FROM {_EVENT_FROM} WHERE events.id = ?"  # noqa: S608
-    rows = list(db.query(sql, [event_id]))
-    return _event(rows[0]) if rows else None
+    rows = _events(db, db.query(sql, [event_id]))
+    return rows[0] if rows else None
 
 
 def list_events(
@@ -158,7 +242,7 @@ def list_events(
         f"SELECT {_EVENT_COLUMNS} FROM {_EVENT_FROM} {where} "  # noqa: S608
         "ORDER BY events.published DESC, events.id DESC LIMIT ?"
     )
-    return [_event(row) for row in db.query(sql, [*params, limit])]
+    return _events(db, db.query(sql, [*params, limit]))
 
 
 def upcoming_deadlines(
@@ -175,7 +259,7 @@ def upcoming_deadlines(
         + " AND ".join(clauses)
         + " ORDER BY events.deadline, events.id LIMIT ?"
     )
-    return [_event(row) for row in db.query(sql, [*params, limit])]
+    return _events(db, db.query(sql, [*params, limit]))
 
 
 def count_events(db: Database) -> int:
@@ -190,7 +274,7 @@ def events_with_deadlines(db: Database, start: date, end: date) -> list[Event]:
         "WHERE events.deadline >= ? AND events.deadline <= ? "
         "ORDER BY events.deadline, events.id"
     )
-    return [_event(row) for row in db.query(sql, [start.isoformat(), end.isoformat()])]
+    return _events(db, db.query(sql, [start.isoformat(), end.isoformat()]))
 
 
 def save_notice(
@@ -249,4 +333,6 @@ def save_notice(
                 "notice": notice.notice,
             }
         )
-        return int(db.execute("SELECT last_insert_rowid()").fetchone()[0]), True
+        event_id = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
+        adopt_event(db, event_id)
+        return event_id, True

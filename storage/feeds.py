@@ -36,6 +36,7 @@ def _feed(row: dict[str, Any]) -> Feed:
         created_at=from_iso(row["created_at"]),
         gone_at=from_iso(row.get("gone_at")),
         gone_reason=row.get("gone_reason"),
+        format=row.get("format") or "feed",
     )
 
 
@@ -58,6 +59,7 @@ def sync_feeds(db: Database, sources: Iterable[FeedSource], now: datetime) -> in
                         "url": url,
                         "role": source.role,
                         "source": source.source,
+                        "format": source.format,
                         "active": 1,
                         "baselined": 0,
                         "failure_count": 0,
@@ -69,10 +71,18 @@ def sync_feeds(db: Database, sources: Iterable[FeedSource], now: datetime) -> in
                 not row["active"]
                 or row["role"] != source.role
                 or row["provider"] != source.provider
+                or row.get("format") != source.format
             ):
-                db.table("feeds").update(
-                    row["id"], {"active": 1, "role": source.role, "provider": source.provider}
-                )
+                changes: dict[str, Any] = {
+                    "active": 1,
+                    "role": source.role,
+                    "provider": source.provider,
+                    "format": source.format,
+                }
+                if row.get("format") != source.format:
+                    # Read in another format from now on: fetch the body afresh.
+                    changes.update({"etag": None, "last_modified": None, "body_hash": None})
+                db.table("feeds").update(row["id"], changes)
         for url, row in existing.items():
             if url not in wanted and row["source"] != "user" and row["active"]:
                 db.table("feeds").update(row["id"], {"active": 0})
@@ -92,6 +102,7 @@ def add_feed(db: Database, source: FeedSource, now: datetime) -> Feed:
                 "url": source.url,
                 "role": source.role,
                 "source": source.source,
+                "format": source.format,
                 "active": 1,
                 "baselined": 0,
                 "failure_count": 0,

@@ -215,3 +215,91 @@ def m005_feed_gone(db: Database) -> None:
     feeds.add_column("gone_at", str)
     feeds.add_column("gone_reason", str)
     db.table("events").add_column("notice", str)
+
+
+@MIGRATIONS()
+def m009_apprise_targets(db: Database) -> None:
+    """Apprise URLs that subscriptions send to; the URL may carry secrets, so it lives here."""
+    db.table("apprise_targets").create(
+        {"id": int, "url": str, "created_at": str}, pk="id", not_null={"url", "created_at"}
+    )
+    db.table("apprise_targets").create_index(["url"], unique=True)
+
+
+@MIGRATIONS()
+def m008_sources_of_truth(db: Database) -> None:
+    """What a feed's body is: an RSS/Atom "feed", or end-of-life data read by feeds.eol."""
+    db.table("feeds").add_column("format", str, not_null_default="feed")
+
+
+@MIGRATIONS()
+def m006_subscription_filters(db: Database) -> None:
+    """Filters and who paused a subscription, event tags, and providers' feed health."""
+    subscriptions = db.table("subscriptions")
+    subscriptions.add_column("match_terms", str)
+    subscriptions.add_column("exclude_terms", str)
+    subscriptions.add_column("min_severity", str)
+    subscriptions.add_column("paused_by", str)
+    db.table("events").add_column("tags", str)
+    db.table("provider_health").create(
+        {
+            "provider": str,
+            "state": str,
+            "since": str,
+            "last_error": str,
+            "event_id": int,
+            "checked_at": str,
+        },
+        pk="provider",
+        not_null={"state", "since", "checked_at"},
+    )
+
+
+@MIGRATIONS()
+def m007_event_sources(db: Database) -> None:
+    """The feed entries behind each event (one announcement, several feeds), and why merged.
+
+    Each entry belongs to exactly one event through its row here, which keeps the entry's
+    own classification so a wrong merge can be split again; every existing event gets the
+    row of its one entry.
+    """
+    db.table("event_sources").create(
+        {
+            "id": int,
+            "event_id": int,
+            "entry_id": int,
+            "feed_id": int,
+            "published": str,
+            "kinds": str,
+            "severity": str,
+            "evidence": str,
+            "deadline": str,
+            "deadline_phrase": str,
+            "state": str,
+            "tags": str,
+            "baseline": int,
+            "reason": str,
+            "revision": int,
+            "merged_at": str,
+            "split_from": int,
+            "split_at": str,
+        },
+        pk="id",
+        foreign_keys=[
+            ("event_id", "events", "id"),
+            ("entry_id", "entries", "id"),
+            ("feed_id", "feeds", "id"),
+        ],
+        not_null={"event_id", "entry_id", "feed_id"},
+        defaults={"baseline": 0, "revision": 1},
+    )
+    db.table("event_sources").create_index(["entry_id"], unique=True)
+    db.table("event_sources").create_index(["event_id"])
+    tags = "tags" if "tags" in db.table("events").columns_dict else "NULL"
+    db.execute(
+        f"""INSERT INTO event_sources (event_id, entry_id, feed_id, published, kinds, severity,
+            evidence, deadline, deadline_phrase, state, tags, baseline, revision, merged_at)
+            SELECT id, entry_id, feed_id, published, kinds, severity, evidence, deadline,
+                   deadline_phrase, state, {tags}, baseline, 1, created_at
+            FROM events ORDER BY id"""  # noqa: S608 - a column name or NULL, not input
+    )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from storage.filters import passes_filter
+
 DeliveryStatus = Literal["pending", "sent", "failed"]
 DeliveryPurpose = Literal["alert", "update"]
 
@@ -39,16 +41,18 @@ class Feed:
     created_at: datetime | None = None
     gone_at: datetime | None = None
     gone_reason: str | None = None
+    format: str = "feed"  # "feed" (RSS/Atom), or end-of-life data: "endoflife", "killedbygoogle"
 
 
 @dataclass(frozen=True)
 class FeedSource:
-    """A feed that should exist: which provider it belongs to, its URL and role."""
+    """A feed that should exist: which provider it belongs to, its URL, role and format."""
 
     provider: str
     url: str
     role: str
     source: str = "catalog"
+    format: str = "feed"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,26 @@ class EntryWrite:
     deadline: date | None
     deadline_phrase: str | None
     state: str | None
+    tags: tuple[str, ...] = ()  # regions and components the entry names (feeds.components)
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """One feed entry behind an event: where it was published and why it joined the event."""
+
+    number: int  # 1 for the event's first source, as `exitplan events` numbers them
+    entry_id: int
+    feed_id: int
+    feed_role: str
+    title: str
+    link: str | None
+    published: datetime | None
+    kinds: tuple[str, ...]
+    deadline: date | None
+    reason: str | None  # why it was merged into the event; None for the first source
+    revision: int  # the revision of the event that added it
+    merged_at: datetime
+    split_from: int | None = None  # the event a person split it from
 
 
 @dataclass(frozen=True)
@@ -107,6 +131,14 @@ class Event:
     previous_deadline: date | None = None
     deadline_set_at: datetime | None = None
     notice: str | None = None  # set on notices exitplan writes itself, e.g. "feed_gone"
+    tags: tuple[str, ...] = ()  # regions and components the entry names, for filters
+    # every feed entry behind the event, its first source first (see storage.sources)
+    sources: tuple[EventSource, ...] = ()
+
+    @property
+    def split_from(self) -> int | None:
+        """The event a person split this one from (`exitplan events split`), if any."""
+        return self.sources[0].split_from if self.sources else None
 
     @property
     def escalated(self) -> bool:
@@ -130,17 +162,38 @@ class Subscription:
     paused_reason: str | None
     paused_at: datetime | None
     created_at: datetime
+    match_terms: tuple[str, ...] = ()  # at least one must appear (title, text or tags)
+    exclude_terms: tuple[str, ...] = ()  # none may appear
+    min_severity: str | None = None  # the least urgent severity still sent
+    paused_by: str | None = None  # who paused it with `pause` (None: a chat error did)
 
     @property
     def active(self) -> bool:
         """True unless the subscription was paused (by a person or by a chat error)."""
         return self.paused_reason is None
 
+    @property
+    def filtered(self) -> bool:
+        """True when match terms, exclusions or a minimum severity narrow this subscription."""
+        return bool(self.match_terms or self.exclude_terms or self.min_severity)
+
     def wants(self, kinds: tuple[str, ...]) -> bool:
         """True when an event of these kinds should reach this channel."""
         if ALL_KINDS in self.kinds:
             return True
         return bool(set(kinds) & set(self.kinds))
+
+    def passes(self, event: Event) -> bool:
+        """True when an event gets through this subscription's filters (kinds aside)."""
+        return passes_filter(
+            title=event.title,
+            text=event.text,
+            tags=event.tags,
+            severity=event.severity,
+            match_terms=self.match_terms,
+            exclude_terms=self.exclude_terms,
+            min_severity=self.min_severity,
+        )
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,13 @@ def get_user_provider(db: Database, slug: str) -> UserProvider | None:
         homepage=row["homepage"],
         category=row["category"] or "custom",
         feeds=tuple(
-            FeedSource(provider=slug, url=f["url"], role=f["role"], source="user")
+            FeedSource(
+                provider=slug,
+                url=f["url"],
+                role=f["role"],
+                source="user",
+                format=f.get("format") or "feed",
+            )
             for f in feed_rows
         ),
     )
@@ -81,6 +87,12 @@ def user_feed_sources(db: Database) -> list[FeedSource]:
     """Return the feeds users added, including extra feeds for catalog providers."""
     rows = db.table("feeds").rows_where("source = 'user'", order_by="id")
     return [
-        FeedSource(provider=r["provider"], url=r["url"], role=r["role"], source="user")
+        FeedSource(
+            provider=r["provider"],
+            url=r["url"],
+            role=r["role"],
+            source="user",
+            format=r.get("format") or "feed",
+        )
         for r in rows
     ]

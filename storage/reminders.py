@@ -67,6 +67,8 @@ def reminder_plan(
         if deadline is None:
             continue
         for subscription in matching_subscriptions(db, event.provider, event.kinds):
+            if not subscription.passes(event):
+                continue  # filtered out: no alert, so no reminders either
             since = _known_since(event, subscription)
             sent = _sent(db, event, subscription)
             for days_before in (*offsets, DEADLINE_PASSED):

@@ -22,6 +22,10 @@ def _subscription(row: dict[str, Any]) -> Subscription:
         paused_reason=row["paused_reason"],
         paused_at=from_iso(row["paused_at"]),
         created_at=required_iso(row["created_at"]),
+        match_terms=tuple(load_json_list(row.get("match_terms"))),
+        exclude_terms=tuple(load_json_list(row.get("exclude_terms"))),
+        min_severity=row.get("min_severity"),
+        paused_by=row.get("paused_by"),
     )
 
 
@@ -34,12 +38,20 @@ def subscribe(
     provider: str,
     kinds: tuple[str, ...],
     now: datetime,
+    match_terms: tuple[str, ...] = (),
+    exclude_terms: tuple[str, ...] = (),
+    min_severity: str | None = None,
 ) -> tuple[Subscription, bool]:
-    """Subscribe a channel to a provider, or change the kinds of an existing subscription.
+    """Subscribe a channel to a provider, or change the kinds and filters of a subscription.
 
-    Returns the subscription and whether it is new. Subscribing again also resumes a
-    paused subscription.
+    Returns the subscription and whether it is new. Subscribing again states the whole
+    subscription (kinds and filters), and resumes a paused one.
     """
+    filters = {
+        "match_terms": dump_json(match_terms),
+        "exclude_terms": dump_json(exclude_terms),
+        "min_severity": min_severity,
+    }
     with db.atomic():
         found = _find(db, platform, workspace, channel, provider)
         if found is not None:
@@ -49,8 +61,10 @@ def subscribe(
                 found["id"],
                 {
                     "kinds": dump_json(kinds),
+                    **filters,
                     "paused_reason": None,
                     "paused_at": None,
+                    "paused_by": None,
                     "updated_at": to_iso(now),
                 },
             )
@@ -62,6 +76,7 @@ def subscribe(
                 "channel": channel,
                 "provider": provider,
                 "kinds": dump_json(kinds),
+                **filters,
                 "created_at": to_iso(now),
                 "updated_at": to_iso(now),
             }
@@ -133,11 +148,18 @@ def get_subscription_or_raise(db: Database, subscription_id: int) -> Subscriptio
     return found
 
 
-def pause_subscription(db: Database, subscription_id: int, reason: str, now: datetime) -> None:
-    """Stop deliveries to one subscription and record why (a person or a chat error)."""
+def pause_subscription(
+    db: Database, subscription_id: int, reason: str, now: datetime, *, by: str | None = None
+) -> None:
+    """Stop deliveries to one subscription and record why (a person `by`, or a chat error)."""
     db.table("subscriptions").update(
         subscription_id,
-        {"paused_reason": reason, "paused_at": to_iso(now), "updated_at": to_iso(now)},
+        {
+            "paused_reason": reason,
+            "paused_at": to_iso(now),
+            "paused_by": by,
+            "updated_at": to_iso(now),
+        },
     )
 
 
@@ -145,7 +167,13 @@ def resume_subscription(db: Database, subscription_id: int, now: datetime) -> No
     """Let a paused subscription receive deliveries again, the failed ones included."""
     with db.atomic():
         db.table("subscriptions").update(
-            subscription_id, {"paused_reason": None, "paused_at": None, "updated_at": to_iso(now)}
+            subscription_id,
+            {
+                "paused_reason": None,
+                "paused_at": None,
+                "paused_by": None,
+                "updated_at": to_iso(now),
+            },
         )
         _requeue_failed(db, subscription_id, now)
 

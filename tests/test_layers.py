@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
-ADAPTERS = {"bot/slack_app.py", "bot/discord_app.py"}
-CHAT_LIBRARIES = {"slack_sdk", "slack_bolt", "discord"}
+ADAPTERS = {"bot/slack_app.py", "bot/discord_app.py", "bot/apprise_app.py"}
+CHAT_LIBRARIES = {"slack_sdk", "slack_bolt", "discord", "apprise"}
 FORBIDDEN = {"storage": {"bot", "feeds"}, "feeds": {"bot"}, "bot": set()}
 
 
@@ -34,7 +34,7 @@ def test_packages_import_in_one_direction() -> None:
 
 
 def test_chat_libraries_stay_inside_their_adapters() -> None:
-    """Only bot/slack_app.py and bot/discord_app.py may import a chat SDK."""
+    """Only the adapters (Slack, Discord, Apprise) may import a chat or notification SDK."""
     wrong = [
         f"{path.relative_to(ROOT)} imports {name}"
         for package in FORBIDDEN

@@ -21,7 +21,7 @@ def test_every_command_is_in_the_readme() -> None:
     """Each `exitplan` subcommand (and `providers add`, `db backup`) appears in the README."""
     missing = [
         name
-        for name in [*_commands(), "providers add", "db backup", "deliveries retry"]
+        for name in [*_commands(), "providers add", "db backup", "db restore", "deliveries retry"]
         if f"`exitplan {name}" not in README
     ]
     assert missing == []

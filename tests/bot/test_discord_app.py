@@ -251,7 +251,18 @@ def test_synced_commands_are_one_guild_only_group_open_to_read(
     assert command["default_member_permissions"] is None
     options = {option["name"]: option for option in command["options"]}
     assert sorted(options) == sorted(
-        ["subscribe", "unsubscribe", "list", "providers", "status", "checklist", "help"]
+        [
+            "subscribe",
+            "unsubscribe",
+            "pause",
+            "resume",
+            "list",
+            "providers",
+            "status",
+            "health",
+            "checklist",
+            "help",
+        ]
     )
     provider = options["subscribe"]["options"][0]
     assert (provider["name"], provider["required"], provider["autocomplete"]) == (

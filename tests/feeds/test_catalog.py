@@ -299,7 +299,7 @@ def test_broken_catalog_reports_every_problem_with_provider_and_key(tmp_path: Pa
     assert caught.value.problems == (
         f"{first}: feeds[0].url: 'ftp://alpha.example/feed' is not an http(s) URL; "
         "write it as https://host/path",
-        f"{first}: feeds[1].role: 'blog' is not allowed; use one of: status, news",
+        f"{first}: feeds[1].role: 'blog' is not allowed; use one of: status, news, eol",
         f"{first}: feeds[1].confidence: 'sure' is not allowed; "
         "use one of: confirmed, likely, unknown",
         f"{first}: feeds[2].confidence: is required; use one of: confirmed, likely, unknown",
