@@ -8,7 +8,7 @@ from typing import Literal
 
 Kind = Literal["shutdown", "price_change", "data_loss", "security", "outage"]
 Severity = Literal["critical", "high", "medium", "low", "info"]
-FeedRole = Literal["status", "news"]
+FeedRole = Literal["status", "news", "eol"]
 Confidence = Literal["confirmed", "likely", "unknown"]
 
 #: Every kind of news exitplan recognises, in the order alerts list them.

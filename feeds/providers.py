@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import Final, get_args
 
 from feeds.model import Confidence, FeedRole
 
 #: A catalog feed's role: a status page, news, or end-of-life data ("eol").
-SpecRole = FeedRole | Literal["eol"]
-FEED_ROLES: Final[tuple[SpecRole, ...]] = (*get_args(FeedRole), "eol")
+#: A feed's role: status page, news, or end-of-life data (kept as an alias for older code).
+SpecRole = FeedRole
+FEED_ROLES: Final[tuple[FeedRole, ...]] = get_args(FeedRole)
 #: What a feed's body is: RSS or Atom ("feed"), or one of the end-of-life data formats.
 FEED_FORMATS: Final = ("feed", "endoflife", "killedbygoogle")
 #: The formats read by `feeds.eol` instead of the feed parser; only an "eol" feed has one.
