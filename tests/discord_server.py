@@ -10,17 +10,17 @@ waits on what the server has seen, never sleeps.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.loop_server import LoopServer
 
 APPLICATION_ID = 1_200_000_000_000_000_001
 BOT_USER_ID = 1_200_000_000_000_000_002
@@ -71,12 +71,14 @@ class _Gateway:
     sequence: int = 0
 
 
-class DiscordServer:
+class DiscordServer(LoopServer):
     """REST and gateway of a Discord stand-in, started in a thread, closed by the test."""
 
+    name = "discord-server"
+
     def __init__(self, token: str = TOKEN) -> None:
+        super().__init__()
         self.token = token
-        self.port = 0
         self._lock = threading.Condition()
         self._ids = itertools.count(1_300_000_000_000_000_000)
         self._calls: list[Call] = []
@@ -90,36 +92,8 @@ class DiscordServer:
         self.gateway = _Gateway()
         self._socket: web.WebSocketResponse | None = None
         self._sockets: set[web.WebSocketResponse] = set()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="discord-server")
-        self._runner: web.AppRunner | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> Self:
-        """Serve on 127.0.0.1 (port 0) and return once the port is known."""
-        self._thread.start()
-        self._run(self._start())
-        return self
-
-    def close(self) -> None:
-        """Close every socket, stop serving and end the thread."""
-        if self._thread.is_alive():
-            self._run(self._stop())
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        self._loop.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def api_url(self) -> str:
@@ -131,24 +105,17 @@ class DiscordServer:
         """The gateway, as EXITPLAN_DISCORD_GATEWAY_URL takes it."""
         return f"ws://127.0.0.1:{self.port}/gateway"
 
-    def _run(self, coroutine: Any, timeout: float = 10.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
-
-    async def _start(self) -> None:
+    def build_app(self) -> web.Application:
+        """The gateway websocket and the REST routes."""
         app = web.Application()
         app.router.add_get("/gateway", self._gateway_handler)
         app.router.add_route("*", _API + "/{tail:.*}", self._rest_handler)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+        return app
 
-    async def _stop(self) -> None:
+    async def on_stop(self) -> None:
+        """Close the gateway connections."""
         for socket in list(self._sockets):
             await socket.close(code=1001)
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # -- waiting and inspection -----------------------------------------------------------
 
@@ -303,21 +270,21 @@ class DiscordServer:
         socket = self._socket
         if socket is None:
             raise AssertionError("no bot connected")
-        self._run(socket.close(code=code))
+        self.run(socket.close(code=code))
 
     def request_reconnect(self) -> None:
         """Send op 7 RECONNECT: the bot must reconnect and resume."""
         socket = self._socket
         if socket is None:
             raise AssertionError("no bot connected")
-        self._run(socket.send_json({"op": 7, "d": None}))
+        self.run(socket.send_json({"op": 7, "d": None}))
 
     def request_heartbeat(self) -> None:
         """Send op 1 HEARTBEAT: the bot must answer at once with its last sequence."""
         socket = self._socket
         if socket is None:
             raise AssertionError("no bot connected")
-        self._run(socket.send_json({"op": 1, "d": None}))
+        self.run(socket.send_json({"op": 1, "d": None}))
 
     # -- building payloads ---------------------------------------------------------------------
 
@@ -377,7 +344,7 @@ class DiscordServer:
         with self._lock:
             self._interactions[interaction_id] = payload
             self._by_token[token] = interaction_id
-        self._run(self._dispatch("INTERACTION_CREATE", payload))
+        self.run(self._dispatch("INTERACTION_CREATE", payload))
         return interaction_id
 
     async def _dispatch(self, event: str, data: dict[str, Any]) -> None:

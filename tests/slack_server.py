@@ -12,7 +12,6 @@ with Retry-After, a 5xx) for the next calls of a method.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import json
@@ -21,11 +20,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
+
+from tests.loop_server import LoopServer
 
 TEAM = "T0EXIT"
 BOT_USER = "UBOT0001"
@@ -64,10 +64,13 @@ class _Canned:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class SlackServer:
+class SlackServer(LoopServer):
     """The stand-in; use as a context manager, or `start()` and `close()`."""
 
+    name = "slack-server"
+
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Condition()
         self._calls: list[ApiCall] = []
         self._canned: dict[str, list[_Canned]] = defaultdict(list)
@@ -80,71 +83,33 @@ class SlackServer:
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self.admins: set[str] = set()
-        self._loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
-        self._port = 0
-        self._thread = threading.Thread(target=self._loop.run_forever, name="slack-server")
-        self._thread.daemon = True
 
     # -- lifecycle -----------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Start serving and return once the port is bound."""
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(_WAIT)
-        return self
-
-    async def _start(self) -> None:
+    def build_app(self) -> web.Application:
+        """The Web API, the response URLs and the Socket Mode websocket."""
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{id}", self._response_url)
         app.router.add_get("/link/", self._socket)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", ())
-        self._port = int(sockets[0].getsockname()[1])
+        return app
 
-    def close(self) -> None:
-        """Close the sockets, stop the server and its loop."""
-        if not self._thread.is_alive():
-            return
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(_WAIT)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(_WAIT)
-        self._loop.close()
-
-    async def _stop(self) -> None:
+    async def on_stop(self) -> None:
+        """Close the Socket Mode connections."""
         for socket in list(self._sockets):
             await socket.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- addresses -------------------------------------------------------------------
 
     @property
     def api_url(self) -> str:
         """The Web API base URL, with its trailing slash (EXITPLAN_SLACK_API_URL)."""
-        return f"http://127.0.0.1:{self._port}/api/"
+        return f"http://127.0.0.1:{self.port}/api/"
 
     @property
     def socket_url(self) -> str:
         """The websocket URL `apps.connections.open` hands out."""
-        return f"ws://127.0.0.1:{self._port}/link/?ticket=test"
+        return f"ws://127.0.0.1:{self.port}/link/?ticket=test"
 
     # -- configuring answers -----------------------------------------------------------
 
@@ -232,18 +197,14 @@ class SlackServer:
             "accepts_response_payload": kind != "events_api",
         }
         socket = self.wait_for(lambda: self._sockets and self._sockets[-1])
-        asyncio.run_coroutine_threadsafe(socket.send_str(json.dumps(message)), self._loop).result(
-            _WAIT
-        )
+        self.run(socket.send_str(json.dumps(message)))
         return envelope_id
 
     def ask_to_reconnect(self) -> None:
         """Send the `disconnect` message Slack sends before it recycles a connection."""
         socket = self.wait_for(lambda: self._sockets and self._sockets[-1])
         message = {"type": "disconnect", "reason": "refresh_requested"}
-        asyncio.run_coroutine_threadsafe(socket.send_str(json.dumps(message)), self._loop).result(
-            _WAIT
-        )
+        self.run(socket.send_str(json.dumps(message)))
 
     def wait_for_ack(self, envelope_id: str) -> dict[str, Any]:
         """Wait for the app's acknowledgement of an envelope; return its payload (or {})."""
@@ -280,7 +241,7 @@ class SlackServer:
 
     def response_url(self) -> str:
         """A fresh response URL on this server."""
-        return f"http://127.0.0.1:{self._port}/response/{next(self._ids)}"
+        return f"http://127.0.0.1:{self.port}/response/{next(self._ids)}"
 
     def block_action(
         self,
