@@ -27,6 +27,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from lxml import etree
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.console import ConsoleNotifier
@@ -49,6 +50,8 @@ NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 B2 = "https://backblaze.test/blog/feed"
 AWS = "https://aws.test/status.rss"
 ATOM = "{http://www.w3.org/2005/Atom}"
+#: RFC 4287's RELAX NG schema (Appendix B), transcribed to XML syntax.
+ATOM_SCHEMA = Path(__file__).parents[1] / "data" / "atom.rng"
 SECRET = "signing-secret"  # noqa: S105 - the test's own signing secret
 
 
@@ -446,12 +449,29 @@ def atom_problems(document: bytes) -> list[str]:
     return problems
 
 
-def test_the_atom_feed_is_valid_atom_that_feedparser_reads(server: HttpServer, rt: Runtime) -> None:
-    """The feed passes the RFC 4287 structural check and feedparser reads it without bozo."""
+@pytest.fixture(scope="module")
+def atom_schema() -> etree.RelaxNG:
+    """RFC 4287's schema, compiled by libxml2."""
+    return etree.RelaxNG(file=str(ATOM_SCHEMA))
+
+
+def schema_errors(schema: etree.RelaxNG, document: bytes) -> list[str]:
+    """The schema's error log for `document` as "line: message" strings; [] when it is valid."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    if schema.validate(etree.fromstring(document, parser)):
+        return []
+    return [f"{error.line}: {error.message}" for error in schema.error_log]
+
+
+def test_the_atom_feed_is_valid_atom_that_feedparser_reads(
+    server: HttpServer, rt: Runtime, atom_schema: etree.RelaxNG
+) -> None:
+    """The feed passes RFC 4287's RELAX NG schema, the structural check, and feedparser."""
     _seed(rt)
     status, headers, body = _get(f"{server.url}/feeds/events.atom")
     parsed = feedparser.parse(body)
     assert (status, headers["Content-Type"]) == (200, "application/atom+xml; charset=utf-8")
+    assert schema_errors(atom_schema, body) == []
     assert atom_problems(body) == []
     assert (parsed.bozo, parsed.version) == (False, "atom10")
     assert parsed.feed.title == "exitplan: classified events"
@@ -484,7 +504,7 @@ def test_an_atom_entry_carries_id_link_dates_categories_and_a_summary(
 
 
 def test_the_atom_feed_filters_by_provider_alias_and_by_kind(
-    server: HttpServer, rt: Runtime
+    server: HttpServer, rt: Runtime, atom_schema: etree.RelaxNG
 ) -> None:
     """?provider=B2 (an alias) keeps Backblaze's events; &kind= narrows to one kind."""
     _seed(rt)
@@ -502,7 +522,29 @@ def test_the_atom_feed_filters_by_provider_alias_and_by_kind(
     assert [e.title for e in outage.entries] == [
         "[Data loss, Outage, critical] Amazon Web Services: Volumes lost in us-east-1"
     ]
+    assert [schema_errors(atom_schema, body) for body in (by_alias, by_kind, outages)] == [
+        [],
+        [],
+        [],
+    ]
     assert atom_problems(by_kind) == []
+
+
+def test_the_atom_schema_rejects_the_served_feed_without_its_id(
+    server: HttpServer, rt: Runtime, atom_schema: etree.RelaxNG
+) -> None:
+    """The served feed passes; the same bytes less the feed's atom:id fail, naming the id."""
+    _seed(rt)
+    _, _, body = _get(f"{server.url}/feeds/events.atom")
+    feed = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
+    feed.remove(feed.find(f"{ATOM}id"))
+    without_id = etree.tostring(feed, xml_declaration=True, encoding="utf-8")
+    assert schema_errors(atom_schema, body) == []
+    assert [error.partition(": ")[2] for error in schema_errors(atom_schema, without_id)] == [
+        "Expecting an element id, got nothing",
+        "Invalid sequence in interleave",
+        "Element feed failed to validate content",
+    ]
 
 
 def test_an_unknown_provider_or_kind_is_a_404_with_suggestions(server: HttpServer) -> None:
@@ -519,13 +561,16 @@ def test_an_unknown_provider_or_kind_is_a_404_with_suggestions(server: HttpServe
     )
 
 
-def test_hostile_feed_text_stays_text_in_the_atom_feed(server: HttpServer, rt: Runtime) -> None:
+def test_hostile_feed_text_stays_text_in_the_atom_feed(
+    server: HttpServer, rt: Runtime, atom_schema: etree.RelaxNG
+) -> None:
     """Markup, ampersands, a CDATA end, NUL and a javascript: link cannot break the XML."""
     hostile = 'Vaults <script>alert("x")</script> & ]]> \x00\x0b end'
     _save(rt, B2, [_write("evil", hostile, link="javascript:alert(1)")])
     _, _, body = _get(f"{server.url}/feeds/events.atom")
     parsed = feedparser.parse(body)
     (entry,) = parsed.entries
+    assert schema_errors(atom_schema, body) == []
     assert atom_problems(body) == []
     assert parsed.bozo is False
     assert b"<script>" not in body
