@@ -29,19 +29,22 @@ from feeds.parse import NotAFeed, ParsedFeed, parse_feed
 from storage import EntryWrite, EvidenceRecord, Feed
 from storage.entries import known_hashes, save_entries
 from storage.feeds import (
+    Unchanged,
     due_feeds,
     list_feeds,
     mark_back,
     mark_gone,
     move_feed,
     record_failure,
-    record_unchanged,
+    record_unchanged_many,
 )
 from storage.model import Notice
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+#: Not-modified polls are written in batches of this many (one transaction each).
+UNCHANGED_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class _Cycle:
         self.settings = settings
         self.summary = summary
         self.rng = rng
+        self.unchanged: list[Unchanged] = []
 
     async def run(self, feeds: list[Feed], progress: Progress | None) -> None:
         done = 0
@@ -167,8 +171,16 @@ class _Cycle:
                 progress(done, len(feeds))
 
         guard = AddressGuard(allow_private=self.settings.allow_private)
-        async with Fetcher(self.settings.limits, guard=guard) as fetcher:
-            await asyncio.gather(*(one(fetcher, feed) for feed in feeds))
+        try:
+            async with Fetcher(self.settings.limits, guard=guard) as fetcher:
+                await asyncio.gather(*(one(fetcher, feed) for feed in feeds))
+        finally:
+            self.flush_unchanged()
+
+    def flush_unchanged(self) -> None:
+        """Write the not-modified polls gathered so far, in one transaction."""
+        batch, self.unchanged = self.unchanged, []
+        record_unchanged_many(self.db, batch, self.now)
 
     def store(self, feed: Feed, result: FetchResult) -> None:
         self.summary.polled += 1
@@ -185,15 +197,17 @@ class _Cycle:
             log.info("feed moved permanently feed=%s to=%s", feed.url, result.new_url)
         if result.outcome in ("not_modified", "unchanged") or result.body is None:
             self.summary.not_modified += 1
-            record_unchanged(
-                self.db,
-                feed.id,
-                self.now,
-                next_success_poll(self.now, self.settings, self.rng),
-                status=result.http_status or 304,
-                etag=result.etag,
-                last_modified=result.last_modified,
+            self.unchanged.append(
+                Unchanged(
+                    feed.id,
+                    next_success_poll(self.now, self.settings, self.rng),
+                    status=result.http_status or 304,
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                )
             )
+            if len(self.unchanged) >= UNCHANGED_BATCH:
+                self.flush_unchanged()
             self.back(feed)
             return
         try:

@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from storage.db import from_iso, load_json_list, required_iso, to_iso
 from storage.events import get_event
 from storage.model import EVERY_PROVIDER, Delivery, Event, Subscription
-from storage.subscriptions import get_subscription, matching_subscriptions
+from storage.subscriptions import get_subscriptions, matching_subscriptions
 
 
 @dataclass(frozen=True)
@@ -159,11 +159,14 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100) -> list[Delive
            ORDER BY deliveries.next_attempt_at, deliveries.id LIMIT ?""",
         [to_iso(now), limit],
     )
+    deliveries = [_delivery(row) for row in rows]
+    # A fan-out is many deliveries of few events: load each event and subscription once.
+    events = {event_id: get_event(db, event_id) for event_id in {d.event_id for d in deliveries}}
+    subscriptions = get_subscriptions(db, {d.subscription_id for d in deliveries})
     jobs = []
-    for row in rows:
-        delivery = _delivery(row)
-        event = get_event(db, delivery.event_id)
-        subscription = get_subscription(db, delivery.subscription_id)
+    for delivery in deliveries:
+        event = events.get(delivery.event_id)
+        subscription = subscriptions.get(delivery.subscription_id)
         if event is not None and subscription is not None:
             jobs.append(DeliveryJob(delivery, event, subscription))
     return jobs

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -155,20 +156,50 @@ def record_unchanged(
     last_modified: str | None = None,
 ) -> None:
     """Record a poll that found nothing new (304, or a body identical to the last one)."""
-    changes: dict[str, Any] = {
-        "failure_count": 0,
-        "last_error_kind": None,
-        "last_error": None,
-        "last_status": status,
-        "last_polled_at": to_iso(now),
-        "last_success_at": to_iso(now),
-        "next_poll_at": to_iso(next_poll_at),
-    }
-    if etag is not None:
-        changes["etag"] = etag
-    if last_modified is not None:
-        changes["last_modified"] = last_modified
-    db.table("feeds").update(feed_id, changes)
+    record_unchanged_many(db, [Unchanged(feed_id, next_poll_at, status, etag, last_modified)], now)
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A poll that found nothing new, waiting to be written with others of its cycle."""
+
+    feed_id: int
+    next_poll_at: datetime
+    status: int
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def record_unchanged_many(db: Database, polls: Sequence[Unchanged], now: datetime) -> None:
+    """Record many polls that found nothing new, in one transaction.
+
+    A cycle where nothing changed writes thousands of these; one commit for all of them
+    costs a few microseconds a feed instead of a disk sync each. A crash before the commit
+    only means those feeds are polled again.
+    """
+    if not polls:
+        return
+    polled = to_iso(now)
+    rows = [
+        (
+            poll.status,
+            polled,
+            polled,
+            to_iso(poll.next_poll_at),
+            poll.etag,
+            poll.last_modified,
+            poll.feed_id,
+        )
+        for poll in polls
+    ]
+    with db.atomic():
+        db.conn.executemany(
+            """UPDATE feeds SET failure_count = 0, last_error_kind = NULL, last_error = NULL,
+               last_status = ?, last_polled_at = ?, last_success_at = ?, next_poll_at = ?,
+               etag = coalesce(?, etag), last_modified = coalesce(?, last_modified)
+               WHERE id = ?""",
+            rows,
+        )
 
 
 def record_failure(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,9 @@ from sqlite_utils import Database
 
 from storage.db import dump_json, from_iso, load_json_list, required_iso, to_iso
 from storage.model import EVERY_PROVIDER, Subscription
+
+#: How many ids go into one `IN (...)` query (SQLite allows a few thousand parameters).
+_ID_CHUNK = 500
 
 
 def _subscription(row: dict[str, Any]) -> Subscription:
@@ -138,6 +142,18 @@ def get_subscription(db: Database, subscription_id: int) -> Subscription | None:
     """Return one subscription, or None."""
     rows = list(db.table("subscriptions").rows_where("id = ?", [subscription_id]))
     return _subscription(rows[0]) if rows else None
+
+
+def get_subscriptions(db: Database, ids: Iterable[int]) -> dict[int, Subscription]:
+    """Return the subscriptions with these ids, by id (missing ones are left out)."""
+    wanted = sorted(set(ids))
+    found: dict[int, Subscription] = {}
+    for start in range(0, len(wanted), _ID_CHUNK):
+        chunk = wanted[start : start + _ID_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = db.table("subscriptions").rows_where(f"id IN ({marks})", chunk)
+        found.update((row["id"], _subscription(row)) for row in rows)
+    return found
 
 
 def get_subscription_or_raise(db: Database, subscription_id: int) -> Subscription:

@@ -262,11 +262,13 @@ def test_backup_while_running_is_consistent_and_restore_waits_for_the_stop(
 
 # -- secrets ------------------------------------------------------------------------------
 
+# Tails that cannot occur by chance in a log: not hex, so no memory address (0x7f3a9c…)
+# printed at debug level can look like one.
 SECRETS = {
-    "SLACK_BOT_TOKEN": "xoxb-0000-SECRET-bot-7f3a9c",
-    "SLACK_APP_TOKEN": "xapp-1-SECRET-app-1b2d4e",
-    "SLACK_SIGNING_SECRET": "SECRET-signing-5e6f7a",
-    "DISCORD_TOKEN": "MTIz.SECRET-discord.9a8b7c",
+    "SLACK_BOT_TOKEN": "xoxb-0000-SECRET-bot-qzbotwq",
+    "SLACK_APP_TOKEN": "xapp-1-SECRET-app-qzappwq",
+    "SLACK_SIGNING_SECRET": "SECRET-signing-qzsignwq",
+    "DISCORD_TOKEN": "MTIz.SECRET-discord.qzdiscwq",
 }
 
 
