@@ -8,6 +8,8 @@ from feeds.deadlines import extract_deadline
 from feeds.model import KINDS, Classification, Deadline, Evidence, Kind, Severity
 from feeds.rules import (
     CLAUSE_BREAK,
+    GENERAL,
+    HYPOTHETICAL,
     MAINTENANCE,
     NEGATION,
     NEGATION_REACH,
@@ -17,18 +19,21 @@ from feeds.rules import (
     STORY_TITLE,
     Rule,
 )
-from feeds.sentences import split_sentences
+from feeds.sentences import normalise, split_sentences
 
 #: Evidence kept per kind; the first phrases are the ones a reader needs.
 _MAX_EVIDENCE_PER_LABEL = 3
 #: A shutdown this close to its publication is critical rather than high.
 _URGENT = timedelta(days=30)
+#: Kinds whose reports a modal turns into a mere possibility ("could let attackers read files").
+_REPORTED_KINDS: frozenset[Kind] = frozenset({"security", "data_loss"})
 #: Kinds whose announcements carry a date to act by (incident timestamps are not deadlines).
 _DEADLINE_KINDS: frozenset[Kind] = frozenset({"shutdown", "price_change"})
 
 
 def classify(title: str, text: str, published: datetime) -> Classification:
     """Classify one announcement from its title, plain text and publication time."""
+    title, text = normalise(title), normalise(text)
     sentences = split_sentences(title) + split_sentences(text)
     lowered = [sentence.lower() for sentence in sentences]
     whole = "\n".join(lowered)
@@ -45,9 +50,17 @@ def classify(title: str, text: str, published: datetime) -> Classification:
         for sentence, lower in zip(sentences, lowered, strict=True):
             if rule.triggers and not any(word in lower for word in rule.triggers):
                 continue
+            vetoed: bool | None = None  # read once per sentence, not once per match
             for match in rule.pattern.finditer(sentence):
+                if vetoed is None:
+                    vetoed = rule.veto is not None and rule.veto.search(sentence) is not None
                 why_not = _rejection(
-                    rule, sentence, match.span(), story=story, maintenance=maintenance
+                    rule,
+                    sentence,
+                    match.span(),
+                    story=story,
+                    maintenance=maintenance,
+                    vetoed=vetoed,
                 )
                 label = f"not:{rule.kind}" if why_not else rule.kind
                 phrase = match.group(0).strip()
@@ -67,23 +80,44 @@ def classify(title: str, text: str, published: datetime) -> Classification:
 
 
 def _rejection(
-    rule: Rule, sentence: str, span: tuple[int, int], *, story: bool, maintenance: bool
+    rule: Rule,
+    sentence: str,
+    span: tuple[int, int],
+    *,
+    story: bool,
+    maintenance: bool,
+    vetoed: bool,
 ) -> str:
-    """Return why a match does not count (empty when it does)."""
-    start, end = span
+    """Return why a match does not count (empty when it does); `vetoed` tells whether the
+    sentence matches the rule's veto."""
     if story:
         return "the post tells a story or guide, not news from the provider"
     if maintenance and rule.kind == "outage":
         return "planned maintenance, not an incident"
-    if rule.veto is not None and rule.veto.search(sentence):
+    if vetoed:
         return "the sentence uses the words in another sense"
-    if rule.kind == "shutdown" and SOMEONE_ELSES.match(sentence, end):
+    if rule.kind == "shutdown" and SOMEONE_ELSES.match(sentence, span[1]):
         return "the words describe someone else's systems"
+    return _clause_rejection(rule, sentence, span)
+
+
+def _clause_rejection(rule: Rule, sentence: str, span: tuple[int, int]) -> str:
+    """Return why the clause around a match turns it down: a negation, a condition or generic
+    subject, a modal of mere possibility, or a question (empty when none does)."""
+    start, end = span
     clause_start = max(0, start - NEGATION_REACH)
     for boundary in CLAUSE_BREAK.finditer(sentence, clause_start, start):
         clause_start = boundary.end()
     if NEGATION.search(sentence, clause_start, end if rule.negatable_inside else start):
         return "negated in the same clause"
+    if GENERAL.search(sentence, clause_start, start):
+        return "said of providers in general or of what might happen, not as news"
+    if rule.kind in _REPORTED_KINDS and any(
+        modal.start() < start for modal in HYPOTHETICAL.finditer(sentence, clause_start, end)
+    ):
+        return "says what could happen, not what did"
+    if sentence.endswith("?"):
+        return "asks a question rather than announcing"
     return ""
 
 

@@ -49,7 +49,7 @@ _CUE = (
 _NOT_A_TIME = r"(?![\d:])(?!,?\s*(?:at\s+)?\d{1,2}:\d{2})"
 _ABSOLUTE = re.compile(
     rf"\b{_CUE}{_WEEKDAY}(?:"
-    rf"(?P<iso>\d{{4}}-\d{{2}}-\d{{2}})"
+    rf"(?P<iso>\d{{4}}(?P<sep>[-/])\d{{2}}(?P=sep)\d{{2}})"
     rf"|(?P<dd>\d{{1,2}})\.(?P<dm>\d{{1,2}})\.(?P<dy>\d{{4}})"
     rf"|(?P<m1>{_MONTH})\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<y1>\d{{4}}))?"
     rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>{_MONTH})(?:,?\s+(?P<y2>\d{{4}}))?"
@@ -63,6 +63,11 @@ _RELATIVE = re.compile(
     rf"|\b(?P<n2>{_AMOUNT})\s+(?P<u2>{_UNITS})\s+from\s+"
     r"(?:today|now|this\s+notice|the\s+date\s+of\s+this\s+\w+)\b"
     rf"|\b(?:have|has|get)\s+(?P<n3>{_AMOUNT})\s+(?P<u3>{_UNITS})\s+to\b",
+    re.IGNORECASE,
+)
+#: "30 days later", "60 days after the shutdown": counted from the date the sentence names.
+_LATER = re.compile(
+    rf"\b(?P<n>{_AMOUNT})\s+(?P<u>{_UNITS})\s+(?:later|after\s+(?:that|this|the\s+[\w-]+))\b",
     re.IGNORECASE,
 )
 _PERIOD_END = re.compile(
@@ -130,24 +135,34 @@ def extract_deadline(text: str, published: datetime) -> Deadline | None:
 def _candidates(sentence: str, today: date) -> list[_Candidate]:
     found: list[_Candidate] = []
     spans = clause_spans(sentence)
+    named: list[date] = []
     for match in _ABSOLUTE.finditer(sentence):
         when = _absolute_date(match, today)
         if when is not None:
+            named.append(when)
             found.append(_Candidate(when, match.group(0), _weight(sentence, spans, match)))
     for match in _RELATIVE.finditer(sentence):
-        count = (match.group("n1") or match.group("n2") or match.group("n3")).lower()
-        amount = int(count) if count.isdigit() else _NUMBERS[count]
-        unit = (match.group("u1") or match.group("u2") or match.group("u3")).lower()
-        if unit.startswith("day"):
-            when = today + timedelta(days=amount)
-        elif unit.startswith("week"):
-            when = today + timedelta(weeks=amount)
-        else:
-            when = _add_months(today, amount)
+        count = match.group("n1") or match.group("n2") or match.group("n3")
+        unit = match.group("u1") or match.group("u2") or match.group("u3")
+        when = _after(today, count, unit)
         found.append(_Candidate(when, match.group(0), _weight(sentence, spans, match)))
+    if named:  # "shuts down on 1 March, and data is deleted 30 days later"
+        for match in _LATER.finditer(sentence):
+            when = _after(named[0], match.group("n"), match.group("u"))
+            found.append(_Candidate(when, match.group(0), _weight(sentence, spans, match)))
     for when, match in _period_dates(sentence, today):
         found.append(_Candidate(when, match.group(0), _weight(sentence, spans, match)))
     return [candidate for candidate in found if candidate.when > today]
+
+
+def _after(start: date, count: str, unit: str) -> date:
+    """Return the date `count` days, weeks or months after `start`."""
+    amount = int(count) if count.isdigit() else _NUMBERS[count.lower()]
+    if unit.lower().startswith("day"):
+        return start + timedelta(days=amount)
+    if unit.lower().startswith("week"):
+        return start + timedelta(weeks=amount)
+    return _add_months(start, amount)
 
 
 def _period_dates(sentence: str, today: date) -> list[tuple[date, re.Match[str]]]:
@@ -171,7 +186,7 @@ def _period_dates(sentence: str, today: date) -> list[tuple[date, re.Match[str]]
 def _absolute_date(match: re.Match[str], today: date) -> date | None:
     try:
         if match.group("iso"):
-            return date.fromisoformat(match.group("iso"))
+            return date.fromisoformat(match.group("iso").replace("/", "-"))
         if match.group("dd"):  # 31.12.2026: day first, as everywhere the dotted form is used
             return date(int(match.group("dy")), int(match.group("dm")), int(match.group("dd")))
         month_name = (match.group("m1") or match.group("m2")).rstrip(".").lower()

@@ -182,6 +182,33 @@ NEGATION = re.compile(
     r"|never|none|nor|nothing|nobody|without|neither)\b|n't\b",
     _FLAGS,
 )
+#: Words before a match that make it general or conditional rather than news: a generic subject
+#: ("providers shut down", "every provider retires"), a condition ("if prices change", "should we
+#: raise prices", "even during an outage", "before your bill goes up"), a policy ("notice before
+#: we retire"), "any" just before it ("before any price increase") or a feature ("admins can now
+#: retire keys").
+GENERAL = re.compile(
+    r"\b(?:if|unless|whenever|even\s+(?:during|if|when|in)|in\s+(?:the\s+)?(?:event|case)\s+of"
+    r"|should\s+(?:we|they|prices?|costs?|rates?|fees|a|an|any|the|our)"
+    r"|(?:when|before|once)\s+(?:your|you|their)|notice\s+before"
+    r"|when\s+(?:your|a|an)\s+(?:[\w-]+\s+)?(?:provider|vendor|cloud|host|company|supplier)"
+    r"|(?:a|an|any|another|every|each)\s+(?:cloud\s+|storage\s+|backup\s+|hosting\s+|saas\s+)?"
+    r"(?:provider|vendor|supplier|company)(?!\s+(?:that\s+|which\s+)?we\b)"
+    r"|(?:cloud\s+|storage\s+|backup\s+|saas\s+|hosting\s+|other\s+|many\s+|most\s+)?"
+    r"(?:providers|vendors|companies|startups|businesses|suppliers)"
+    r"|(?:our\s+)?(?:partners?|competitors?))\b"
+    r"|\bany\s+(?:future\s+|further\s+|potential\s+|possible\s+)?\Z"
+    r"|\b(?:can|lets?\s+you|allows?\s+you\s+to)\s+(?:now\s+)?\Z",
+    _FLAGS,
+)
+#: A modal before a breach or a loss makes it a possibility, not a report ("a flaw that could let
+#: attackers read files"); "could have" and "may find" still report one.
+HYPOTHETICAL = re.compile(
+    # Case matters: "May" is more often the month than the modal.
+    r"\b(?:[Cc]ould|[Cc]an|[Ww]ould|[Mm]ight|may|[Ss]hould)\b"
+    r"(?!\s+(?:\w+\s+)?have\b|\s+(?:not|only|no\s+longer)\b|n't"
+    r"|\s+(?:find|notice|see|experience|observe|discover)\b)",
+)
 #: How far before a match a negation still reaches (characters, within the clause).
 NEGATION_REACH = 40
 #: Where a clause starts, for the negation window.
@@ -190,14 +217,15 @@ CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:but|however|while|whereas)\b", _FLAGS)
 STORY_TITLE = re.compile(
     r"^\s*(?:how\s+to\b|how\s+(?!we\b|our\b)[A-Z][\w.-]*\s|webinar\b|case\s+study\b"
     r"|customer\s+(?:story|spotlight)\b|success\s+story\b|join\s+us\b|see\s+us\b"
-    r"|(?:our\s+)?(?:\d{4}\s+)?year\s+in\s+review\b|looking\s+back\b|tech\s+talk\b)",
+    r"|(?:our\s+)?(?:\d{4}\s+)?year\s+in\s+review\b|looking\s+back\b|tech\s+talk\b"
+    r"|glossary\b|explainer\b|primer\b|.*\bexplained\s*$)",
     re.IGNORECASE,
 )
 #: A planned maintenance notice is not an incident.
 MAINTENANCE = re.compile(
     r"\b(?:scheduled|planned)\s+(?:\w+\s+){0,2}?maintenance\b|\bmaintenance\s+window\b"
-    r"|\bwill\s+perform\s+(?:\w+\s+){0,2}?maintenance\b|^\s*maintenance\b"
-    r"|^\s*(?:scheduled|in\s+progress|verifying|completed)\s+-",
+    r"|\bwill\s+perform\s+(?:\w+\s+){0,2}?maintenance\b|^[^\S\n]*maintenance\b"
+    r"|^[^\S\n]*(?:scheduled|in\s+progress|verifying|completed)\s+-",
     re.IGNORECASE | re.MULTILINE,
 )
 #: The incident is over: status prefixes and resolution phrases.
@@ -206,5 +234,10 @@ RESOLVED = re.compile(
     r"|\bpost-?incident\s+(?:review|report)\b|\bpostmortem\b|^\s*summary\s+of\b",
     re.IGNORECASE,
 )
-#: A shutdown word followed by someone else's possessions ("retired their file servers").
-SOMEONE_ELSES = re.compile(r"\s+(?:their|his|her)\b", re.IGNORECASE)
+#: A shutdown word followed by someone else's possessions ("retired their file servers") or
+#: maker ("no longer supported by Microsoft").
+SOMEONE_ELSES = re.compile(
+    r"\s+(?:their|his|her)\b|\s+by\s+(?:microsoft|apple|google|mozilla|oracle|canonical|red\s+hat"
+    r"|the\s+(?:vendor|manufacturer|maker|upstream\s+project))\b",
+    re.IGNORECASE,
+)

@@ -74,6 +74,7 @@ PUBLISHED = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
             "The old tier goes away at the end of June.",
             Deadline(date(2024, 6, 30), "at the end of June"),
         ),
+        ("The plan will cost $12 from 2025/01/01.", Deadline(date(2025, 1, 1), "from 2025/01/01")),
     ],
 )
 def test_each_date_form_is_read(text: str, expected: Deadline) -> None:
@@ -122,6 +123,29 @@ def test_decommissioning_beats_an_order_cut_off() -> None:
         "decommissioned on 2025-02-28."
     )
     assert extract_deadline(text, PUBLISHED) == Deadline(date(2025, 2, 28), "on 2025-02-28")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "The service shuts down on 1 May 2024, and data will be deleted 30 days later.",
+            Deadline(date(2024, 5, 31), "30 days later"),
+        ),
+        (
+            "Your files will be erased two weeks after the shutdown on 1 May 2024.",
+            Deadline(date(2024, 5, 15), "two weeks after the shutdown"),
+        ),
+    ],
+)
+def test_a_delay_counts_from_the_date_in_its_sentence(text: str, expected: Deadline) -> None:
+    """'30 days later' after a named date is that date plus 30 days, and deletion wins."""
+    assert extract_deadline(text, PUBLISHED) == expected
+
+
+def test_a_delay_without_a_date_is_no_deadline() -> None:
+    """'30 days later' with no date in its sentence names no day."""
+    assert extract_deadline("Deleted files are purged 30 days later.", PUBLISHED) is None
 
 
 def test_no_later_than_is_the_act_by_date() -> None:
