@@ -18,6 +18,7 @@ from bot.replies import (
     Section,
     describe_kinds,
     event_line,
+    resolve_provider,
     subscription_line,
     unknown_provider,
 )
@@ -25,7 +26,7 @@ from bot.runtime import Runtime
 from bot.status import channel_status, provider_status
 from feeds.catalog import Provider
 from feeds.model import DEFAULT_KINDS, KINDS
-from storage import ALL_KINDS, EVERY_PROVIDER, Event
+from storage import ALL_KINDS, Event
 from storage.deliveries import queue_catch_up
 from storage.events import get_event
 from storage.subscriptions import list_subscriptions, subscribe, unsubscribe
@@ -50,8 +51,6 @@ __all__ = [
     "unknown_provider",
 ]
 
-#: Names that subscribe a channel to every provider.
-EVERY_PROVIDER_NAMES = ("all", "*", "every", "everything")
 _OPEN_INCIDENT_DAYS = 14
 _LATEST = 8
 
@@ -96,13 +95,10 @@ def cmd_subscribe(
     filters, error = parse_filters(match, exclude, min_severity)
     if error:
         return Reply(ok=False, title=error)
-    if provider_name.strip().lower() in EVERY_PROVIDER_NAMES:
-        slug, name = EVERY_PROVIDER, "every provider"
-    else:
-        provider = rt.catalog.resolve(provider_name)
-        if provider is None:
-            return unknown_provider(rt, provider_name)
-        slug, name = provider.slug, provider.name
+    resolved = resolve_provider(rt, provider_name)
+    if isinstance(resolved, Reply):
+        return resolved
+    slug, name = resolved
     before = list_subscriptions(
         rt.db,
         platform=target.platform,
@@ -140,13 +136,10 @@ def cmd_subscribe(
 
 def cmd_unsubscribe(rt: Runtime, target: Target, provider_name: str) -> Reply:
     """Remove a channel's subscription to a provider."""
-    if provider_name.strip().lower() in EVERY_PROVIDER_NAMES:
-        slug, name = EVERY_PROVIDER, "every provider"
-    else:
-        provider = rt.catalog.resolve(provider_name)
-        if provider is None:
-            return unknown_provider(rt, provider_name)
-        slug, name = provider.slug, provider.name
+    resolved = resolve_provider(rt, provider_name)
+    if isinstance(resolved, Reply):
+        return resolved
+    slug, name = resolved
     removed = unsubscribe(
         rt.db,
         platform=target.platform,

@@ -12,24 +12,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.core import EVERY_PROVIDER_NAMES
 from bot.notify import Target
-from bot.replies import Reply, unknown_provider
+from bot.replies import Reply, resolve_provider
 from bot.runtime import Runtime
-from storage import EVERY_PROVIDER, Subscription
+from storage import Subscription
 from storage.deliveries import queue_catch_up
 from storage.subscriptions import list_subscriptions, pause_subscription, resume_subscription
 
 
 def _find(rt: Runtime, target: Target, provider_name: str) -> tuple[Subscription, str] | Reply:
     """The channel's subscription to a provider and the provider's name, or a refusal."""
-    if provider_name.strip().lower() in EVERY_PROVIDER_NAMES:
-        slug, name = EVERY_PROVIDER, "every provider"
-    else:
-        provider = rt.catalog.resolve(provider_name)
-        if provider is None:
-            return unknown_provider(rt, provider_name)
-        slug, name = provider.slug, provider.name
+    resolved = resolve_provider(rt, provider_name)
+    if isinstance(resolved, Reply):
+        return resolved
+    slug, name = resolved
     found = list_subscriptions(
         rt.db,
         platform=target.platform,

@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.alerts import ROLE_LABELS, days_left, kind_label
 from bot.filters import describe_filters
 from bot.runtime import Runtime
-from storage import ALL_KINDS, Event, Subscription
+from storage import ALL_KINDS, EVERY_PROVIDER, Event, Subscription
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,23 @@ def unknown_provider(rt: Runtime, name: str) -> Reply:
         ok=False,
         title=f"Unknown provider {name!r}.{hint} List them all with `providers`.",
     )
+
+
+#: Names that stand for every provider at once (`subscribe all`).
+EVERY_PROVIDER_NAMES = ("all", "*", "every", "everything")
+
+
+def resolve_provider(rt: Runtime, name: str) -> tuple[str, str] | Reply:
+    """A provider's slug and display name from what a person typed, or a refusal.
+
+    `all` (and its synonyms) stands for every provider.
+    """
+    if name.strip().lower() in EVERY_PROVIDER_NAMES:
+        return EVERY_PROVIDER, "every provider"
+    provider = rt.catalog.resolve(name)
+    if provider is None:
+        return unknown_provider(rt, name)
+    return provider.slug, provider.name
 
 
 def describe_kinds(kinds: tuple[str, ...]) -> str:
