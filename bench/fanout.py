@@ -5,6 +5,11 @@ outbox row per subscribed channel, in the poll's transaction), then sending the 
 with `bot.dispatch.dispatch_due` through a notifier that posts over HTTP to the chat
 stand-in (a separate process). The limit is the same number of POSTs from the same
 client with payloads prepared in advance.
+
+Then the same fan-out again, to a stand-in that enforces one message per second per
+channel and answers 429 (Retry-After: 1) to 5% of the posts: the dispatcher retries
+on its own schedule, the clock jumping to each next retry. Every channel must get its
+message exactly once: the stand-in counts channels served and channels served twice.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ _FEED_URL = "https://blog.bench-fanout.test/feed/"
 _NOW = CORPUS_TIME + timedelta(hours=12)
 #: The dispatcher's default batch; passes are bounded by the outbox size over it.
 _BATCH = 200
+#: The limits of the rate-limited run: messages per second per channel, share of 429s.
+PER_CHANNEL_RATE = 1.0
+LIMITED_SHARE = 0.05
 
 _FEED = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">
@@ -99,7 +107,35 @@ def run_fanout(config: FanoutConfig, workdir: Path, log: Log = print) -> dict[st
             {"port": chat.port, "count": config.channels, "text": "x" * 400},
             workdir,
         )
-    dispatch, bare = figures["dispatch"], figures["bare"]
+    log("  rate-limited stand-in: 1 message/s per channel, 5% answered 429 …")
+    limited_db = workdir / "fanout-limited.db"
+    limited_feed = _prepare_db(limited_db, config.channels)
+    run_scenario(
+        "fanout-queue",
+        {"db": str(limited_db), "now": now, "feed_id": limited_feed,
+         "feed_file": str(feed_file), "feed_url": _FEED_URL},
+        workdir,
+    )  # fmt: skip
+    with ChatStandIn(per_channel_rate=PER_CHANNEL_RATE, fail=LIMITED_SHARE) as chat:
+        figures["limited"] = run_scenario(
+            "fanout-limited",
+            {"db": str(limited_db), "now": now, "port": chat.port,
+             "max_passes": 4 * (config.channels // _BATCH + 10)},
+            workdir,
+        )  # fmt: skip
+        limited_stats = chat.stats()
+    dispatch, bare, limited = figures["dispatch"], figures["bare"], figures["limited"]
+    # What the limits alone impose: the same sends at full speed, plus one Retry-After wait.
+    bound = dispatch["wall_s"] + (1.0 if limited_stats["limited"] else 0.0)
+    limited.update(
+        {
+            "completion_s": round(limited["wall_s"] + limited["waited_s"], 3),
+            "bound_s": round(bound, 3),
+            "stand_in": limited_stats,
+            "lost": config.channels - limited_stats["channels"],
+            "duplicated": limited_stats["duplicated"],
+        }
+    )
     return {
         "channels": config.channels,
         "stand_in_received": received,
@@ -110,7 +146,30 @@ def run_fanout(config: FanoutConfig, workdir: Path, log: Log = print) -> dict[st
             else None,
             "queue_and_dispatch_s": round(figures["queue"]["wall_s"] + dispatch["wall_s"], 3),
         },
+        "targets": check_fanout(dispatch, limited),
     }
+
+
+#: The issue's target for deliveries per second without rate limits.
+MIN_DELIVERIES_PER_S = 500.0
+
+
+def check_fanout(dispatch: Result, limited: Result) -> list[dict[str, Any]]:
+    """The fan-out targets with the measured values."""
+    return [
+        {
+            "name": "fan-out deliveries/s, no rate limit",
+            "value": dispatch["deliveries_per_s"],
+            "target": f">= {MIN_DELIVERIES_PER_S:g}",
+            "met": dispatch["deliveries_per_s"] >= MIN_DELIVERIES_PER_S,
+        },
+        {
+            "name": "rate-limited fan-out: lost + duplicated messages",
+            "value": limited["lost"] + limited["duplicated"],
+            "target": "0",
+            "met": limited["lost"] + limited["duplicated"] == 0,
+        },
+    ]
 
 
 def _prepare_db(db_path: Path, channels: int) -> int:

@@ -29,13 +29,93 @@ def format_report(report: dict[str, Any]) -> str:
         f"exitplan benchmarks · {meta['started']} · {meta['cpus']} CPUs · Python "
         f"{meta['python']} · {meta.get('server', 'feed server ?')}"
     )
+    if meta.get("quick"):
+        lines.append("QUICK RUN: the feedparser baselines read a sample and are scaled; see README")
     poll = report.get("poll_cycle")
     if poll is not None:
         lines.extend(_poll_table(poll))
+    if report.get("growth"):
+        lines.extend(_growth_table(report["growth"]))
+    if report.get("classification"):
+        lines.extend(_classification_table(report["classification"]))
+    if report.get("queries"):
+        lines.extend(_queries_table(report["queries"]))
     fanout = report.get("fanout")
     if fanout is not None:
         lines.extend(_fanout_table(fanout))
+    lines.extend(_targets(report))
     return "\n".join(lines)
+
+
+def _targets(report: dict[str, Any]) -> list[str]:
+    checks = list(report.get("poll_cycle", {}).get("targets", []))
+    if report.get("classification"):
+        checks.append(report["classification"]["target"])
+    checks.extend(report.get("queries", {}).get("targets", []))
+    checks.extend(report.get("fanout", {}).get("targets", []))
+    lines = ["", "Targets"]
+    for check in checks:
+        mark = "met" if check["met"] else "MISSED"
+        lines.append(
+            f"  {check['name']:56}{check['value']!s:>10}   target {check['target']:8} {mark}"
+        )
+    return lines
+
+
+def _growth_table(rows: list[dict[str, Any]]) -> list[str]:
+    head = ("(a) s", "(a) entries/s", "(a) CPU s", "(b) s", "(b)/limit", "(c) s", "(c)/limit")
+    lines = ["", "Growth: the same cycles at each size", f"{'feeds':>8}" + "".join(
+        f"{col:>14}" for col in (*head, "peak RSS MB"))]  # fmt: skip
+    for row in rows:
+        a, b, c = (row["cycles"][name] for name in ("a_first", "b_unchanged", "c_changed"))
+        peak = max(cycle["exitplan"]["all_processes_rss_mb"] for cycle in (a, b, c))
+        cells = (
+            _num(a["exitplan"]["wall_s"], 2),
+            _num(a["exitplan"].get("entries_per_s"), 0),
+            _num(a["exitplan"]["cpu_s"], 2),
+            _num(b["exitplan"]["wall_s"], 2),
+            _num(b["ratios"]["exitplan_over_limit"], 2),
+            _num(c["exitplan"]["wall_s"], 2),
+            _num(c["ratios"]["exitplan_over_limit"], 2),
+            _num(peak, 0),
+        )
+        lines.append(f"{row['corpus']['feeds']:>8,}" + "".join(f"{cell:>14}" for cell in cells))
+    return lines
+
+
+def _classification_table(figure: dict[str, Any]) -> list[str]:
+    rows = (
+        ("classify (deadlines only for shutdown, price change)", figure["classify_per_s"],
+         f"{figure['classified_with_kinds']:,} with a kind"),
+        ("deadline extraction on every entry", figure["deadline_per_s"],
+         f"{figure['with_deadline']:,} with a deadline"),
+        ("both on every entry", figure["both_per_s"], ""),
+    )  # fmt: skip
+    return [
+        "",
+        f"Classification: {figure['entries']:,} entries (the {figure['labelled_items']} labelled "
+        "entries of corpus, holdout and unseen, repeated)",
+        *(f"  {label:54}{value:>10,.0f} entries/s   {note}" for label, value, note in rows),
+    ]
+
+
+def _queries_table(figure: dict[str, Any]) -> list[str]:
+    rows = figure["build"]["rows"]
+    lines = [
+        "",
+        f"Queries: {rows['entries']:,} entries, {rows['events']:,} events, "
+        f"{rows['deliveries']:,} deliveries (built in {figure['build']['build_s']} s); "
+        f"provider {figure['provider']}",
+    ]
+    for name, query in figure["queries"].items():
+        lines.append(
+            f"  {name:22} median {query['median_ms']:>7.2f} ms   max {query['max_ms']:>7.2f} ms"
+            f"   {query['statements']} statements"
+        )
+        for plan in query["plans"]:
+            lines.append(f"      {plan['sql'][:110]}")
+            lines.extend(f"        {step}" for step in plan["plan"])
+    return lines
 
 
 def _poll_table(poll: dict[str, Any]) -> list[str]:
@@ -67,18 +147,29 @@ def _poll_table(poll: dict[str, Any]) -> list[str]:
             )
             lines.append(f"{title:36}{label:32}" + "".join(f"{cell:>13}" for cell in cells))
         lines.append(f"{'':36}{_counts(cycle['exitplan'])}")
-    lines.append("")
-    lines.append("Targets")
-    for check in poll["targets"]:
-        mark = "met" if check["met"] else "MISSED"
+    sampled = poll["corpus"].get("baseline_feeds", corpus["feeds"])
+    if sampled < corpus["feeds"]:
+        naive = poll["cycles"]["b_unchanged"].get("naive", {}).get("scaled_wall_s", "-")
         lines.append(
-            f"  {check['name']:56}{check['value']:>10}   target {check['target']:8} {mark}"
+            f"{'':36}feedparser baselines read {sampled:,} feeds; their times are scaled to "
+            f"{corpus['feeds']:,} (naive, scaled: {naive} s)"
         )
     return lines
 
 
 def _fanout_table(fanout: dict[str, Any]) -> list[str]:
     dispatch, bare, queue = fanout["dispatch"], fanout["bare"], fanout["queue"]
+    limited = fanout.get("limited", {})
+    tail = []
+    if limited:
+        stats = limited["stand_in"]
+        tail = [
+            f"  rate-limited (1/s per channel, 5% 429): completion {limited['completion_s']:.2f} s "
+            f"({limited['wall_s']:.2f} s sending + {limited['waited_s']:.0f} s waiting for "
+            f"scheduled retries) against a bound of {limited['bound_s']:.2f} s; "
+            f"{stats['limited']:,} answers 429, {limited.get('retried', 0):,} retries; "
+            f"lost {limited['lost']}, duplicated {limited['duplicated']}",
+        ]
     return [
         "",
         f"Fan-out: one shutdown to {fanout['channels']:,} channels "
@@ -90,6 +181,7 @@ def _fanout_table(fanout: dict[str, Any]) -> list[str]:
         f"  dispatch / bare: {fanout['ratios']['dispatch_over_bare']}x; time inside the "
         f"notifier {dispatch.get('in_notifier_s', 0):.2f} s of {dispatch['wall_s']:.2f} s; "
         f"{dispatch.get('passes')} passes",
+        *tail,
     ]
 
 

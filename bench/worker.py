@@ -8,6 +8,10 @@ Kinds:
   fanout-queue      store one shutdown entry: the event and one outbox row per channel
   fanout-dispatch   `bot.dispatch.dispatch_due` until the outbox is empty
   fanout-bare       the same number of POSTs to the chat stand-in, prepared in advance
+  fanout-limited    `dispatch_due` against a rate-limiting stand-in, on a simulated clock
+  classify          classification and deadline extraction over the labelled corpus
+  queries-build     fill a big database with executemany (bench.queries)
+  queries           time status, events --provider and due deliveries on it
 
 The last line on stdout is a JSON object: the counts, `wall_s`, `cpu_s`, `peak_rss_mb`.
 """
@@ -46,7 +50,9 @@ def exitplan_poll(spec: Spec) -> Result:
     now = datetime.fromisoformat(spec["now"])
     limits = FetchLimits(concurrency=spec["concurrency"], per_host=spec["per_host"])
     # The feeds are on 127.0.0.1: the address guard must let loopback through.
-    settings = PollSettings(limits=limits, allow_private=True)
+    settings = PollSettings(
+        limits=limits, allow_private=True, parse_workers=spec.get("parse_workers", 0)
+    )
 
     def work() -> Result:
         summary = poll_once(db, now, settings, rng=random.Random(1))  # noqa: S311
@@ -60,6 +66,7 @@ def exitplan_poll(spec: Spec) -> Result:
             "alerts_queued": summary.alerts_queued,
             "failures": len(summary.failures),
             "failure_kinds": dict(Counter(f.kind for f in summary.failures)),
+            "read_modes": dict(summary.read_modes),
         }
 
     result = measured(work)
@@ -269,6 +276,103 @@ def fanout_bare(spec: Spec) -> Result:
     return result
 
 
+def fanout_limited(spec: Spec) -> Result:
+    """Send the outbox to a stand-in that rate-limits; the clock jumps to each next retry.
+
+    `wall_s` is the work; `waited_s` the simulated time spent waiting for retries the
+    dispatcher scheduled (it is called again when they are due, as the runner does).
+    """
+    from datetime import timedelta
+
+    from bench.chat import HttpNotifier
+    from bot.dispatch import dispatch_due
+    from storage import open_db
+
+    db = open_db(spec["db"])
+    start = now = datetime.fromisoformat(spec["now"])
+    notifier = HttpNotifier(spec["port"])
+    rng = random.Random(1)  # noqa: S311 - retry jitter
+
+    def work() -> Result:
+        nonlocal now
+        totals: Counter[str] = Counter()
+        passes = jumps = 0
+        while passes < spec["max_passes"]:
+            passes += 1
+            summary = dispatch_due(
+                db, {notifier.platform: notifier}, now, provider_name=lambda s: s, rng=rng
+            )
+            totals.update(sent=summary.sent, retried=summary.retried, failed=summary.failed)
+            if summary.sent + summary.retried + summary.failed + summary.paused:
+                continue
+            row = db.execute(
+                "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+            ).fetchone()
+            if row[0] is None:
+                break
+            now = max(now, datetime.fromisoformat(row[0])) + timedelta(microseconds=1)
+            jumps += 1
+        pending = db.execute("SELECT count(*) FROM deliveries WHERE status != 'sent'").fetchone()
+        return {**totals, "passes": passes, "clock_jumps": jumps, "not_sent": pending[0]}
+
+    result = measured(work)
+    result["waited_s"] = round((now - start).total_seconds(), 3)
+    notifier.close()
+    db.close()
+    return result
+
+
+def classify_rate(spec: Spec) -> Result:
+    """Entries per second: classify (deadlines only where they matter), then deadlines for all."""
+    from feeds.classify import classify
+    from feeds.deadlines import extract_deadline
+    from feeds.evaluate import load_corpus
+
+    # Never the blind set: it measures the classifier's quality, unseen by anyone tuning it.
+    items = [item for path in spec["corpus_files"] for item in load_corpus(Path(path))]
+    entries = [items[number % len(items)] for number in range(spec["entries"])]
+
+    def work() -> Result:
+        start = time.perf_counter()
+        kinds = sum(1 for item in entries if classify(item.title, item.text, item.published).kinds)
+        classifying = time.perf_counter() - start
+        start = time.perf_counter()
+        dated = sum(
+            1
+            for item in entries
+            if extract_deadline(f"{item.title}.\n{item.text}", item.published) is not None
+        )
+        deadlines = time.perf_counter() - start
+        return {
+            "entries": len(entries),
+            "labelled_items": len(items),
+            "classified_with_kinds": kinds,
+            "with_deadline": dated,
+            "classify_s": classifying,
+            "deadline_s": deadlines,
+            "classify_per_s": rate(len(entries), classifying),
+            "deadline_per_s": rate(len(entries), deadlines),
+            "both_per_s": rate(len(entries), classifying + deadlines),
+            "wall_s": classifying + deadlines,
+        }
+
+    return measured(work)
+
+
+def queries_build(spec: Spec) -> Result:
+    """Fill the big database for the query timings."""
+    from bench.queries import build_database
+
+    return measured(lambda: build_database(Path(spec["db"]), spec["entries"]))
+
+
+def queries(spec: Spec) -> Result:
+    """Time the three queries on the big database, with their query plans."""
+    from bench.queries import time_queries
+
+    return measured(lambda: time_queries(Path(spec["db"])))
+
+
 def _keys(counter: Counter[int]) -> dict[str, int]:
     return {str(key): value for key, value in sorted(counter.items())}
 
@@ -281,6 +385,10 @@ KINDS: dict[str, Callable[[Spec], Result]] = {
     "fanout-queue": fanout_queue,
     "fanout-dispatch": fanout_dispatch,
     "fanout-bare": fanout_bare,
+    "fanout-limited": fanout_limited,
+    "classify": classify_rate,
+    "queries-build": queries_build,
+    "queries": queries,
 }
 
 

@@ -15,6 +15,7 @@ from bot.alerts import build_alert
 from bot.checklists import Checklist
 from bot.notify import DeliveryError, Notifier, Target
 from storage import Event
+from storage.db import deferred_sync
 from storage.deliveries import (
     DeliveryJob,
     alert_ref,
@@ -76,38 +77,44 @@ def dispatch_due(
     rng = rng or random.Random()  # noqa: S311 - jitter, not security
     outcomes: Counter[str] = Counter()
     by_platform: Counter[tuple[str, str]] = Counter()
-    for job in due_deliveries(db, now, limit=limit):
-        notifier = notifiers.get(job.subscription.platform)
-        if notifier is None:
-            continue
-        subscription = job.subscription
-        target = Target(subscription.platform, subscription.workspace, subscription.channel)
-        checklist = None
-        if checklist_for is not None and job.delivery.purpose in WITH_CHECKLIST:
-            checklist = checklist_for(job.event, target)
-        alert = build_alert(
-            job.event,
-            provider_name=provider_name(job.event.provider),
-            purpose=job.delivery.purpose,
-            today=now.date(),
-            checklist=checklist,
-            impact=impact_for(job.event, target) if impact_for is not None else None,
-        )
-        reply_to = None
-        if job.delivery.purpose != "alert":
-            reply_to = alert_ref(db, job.event.id, subscription.id)
-        try:
-            ref = notifier.send(alert, target, reply_to=reply_to)
-        except DeliveryError as error:
-            outcome = _record_failure(
-                db, job, target, error, now=now, max_attempts=max_attempts, rng=rng
+    # Each outcome is committed as soon as its send returns, so a crash of exitplan resends
+    # at most the one message in flight. Waiting for the disk at every one of those commits
+    # cost more than the rest of a delivery; `deferred_sync` waits once, after the pass. The
+    # price: a power cut or kernel crash during a pass can undo that pass's marks, and those
+    # messages (at most `limit`) go out again after the restart.
+    with deferred_sync(db):
+        for job in due_deliveries(db, now, limit=limit):
+            notifier = notifiers.get(job.subscription.platform)
+            if notifier is None:
+                continue
+            subscription = job.subscription
+            target = Target(subscription.platform, subscription.workspace, subscription.channel)
+            checklist = None
+            if checklist_for is not None and job.delivery.purpose in WITH_CHECKLIST:
+                checklist = checklist_for(job.event, target)
+            alert = build_alert(
+                job.event,
+                provider_name=provider_name(job.event.provider),
+                purpose=job.delivery.purpose,
+                today=now.date(),
+                checklist=checklist,
+                impact=impact_for(job.event, target) if impact_for is not None else None,
             )
-            outcomes[outcome] += 1
-            by_platform[subscription.platform, outcome] += 1
-            continue
-        mark_sent(db, job.delivery.id, now, ref)
-        outcomes["sent"] += 1
-        by_platform[subscription.platform, "sent"] += 1
+            reply_to = None
+            if job.delivery.purpose != "alert":
+                reply_to = alert_ref(db, job.event.id, subscription.id)
+            try:
+                ref = notifier.send(alert, target, reply_to=reply_to)
+            except DeliveryError as error:
+                outcome = _record_failure(
+                    db, job, target, error, now=now, max_attempts=max_attempts, rng=rng
+                )
+                outcomes[outcome] += 1
+                by_platform[subscription.platform, outcome] += 1
+                continue
+            mark_sent(db, job.delivery.id, now, ref)
+            outcomes["sent"] += 1
+            by_platform[subscription.platform, "sent"] += 1
     return DispatchSummary(
         sent=outcomes["sent"],
         retried=outcomes["retried"],

@@ -14,6 +14,7 @@ from bot.notify import Target
 from bot.settings import Settings
 from feeds.catalog import Catalog, FeedSpec, Provider, load_catalog
 from feeds.fetch import FetchLimits
+from feeds.pool import auto_workers
 from feeds.watcher import PollSettings
 from storage import EVERY_PROVIDER, Event, FeedSource, UserProvider, open_db
 from storage.feeds import sync_feeds
@@ -61,6 +62,7 @@ class Runtime:
             limits=limits,
             allow_private=s.allow_private_feeds,
             provider_names={provider.slug: provider.name for provider in self.catalog},
+            parse_workers=auto_workers() if s.parse_workers is None else s.parse_workers,
         )
 
     def checklist_for(self, event: Event, target: Target) -> Checklist | None:

@@ -46,6 +46,8 @@ class Settings:
     fetch_max_bytes: int = 5_000_000
     fetch_concurrency: int = 50
     fetch_per_host: int = 4
+    #: Worker processes that parse first reads of feeds; None: "auto" (feeds.pool.auto_workers).
+    parse_workers: int | None = None
     max_delivery_attempts: int = 8
     poll_catalog: bool = True
     console_channel: str = "console"
@@ -92,6 +94,7 @@ SETTING_KEYS: dict[str, tuple[str, str]] = {
     "fetch_max_bytes": ("EXITPLAN_FETCH_MAX_BYTES", "count"),
     "fetch_concurrency": ("EXITPLAN_FETCH_CONCURRENCY", "count"),
     "fetch_per_host": ("EXITPLAN_FETCH_PER_HOST", "count"),
+    "parse_workers": ("EXITPLAN_PARSE_WORKERS", "workers"),
     "max_delivery_attempts": ("EXITPLAN_MAX_DELIVERY_ATTEMPTS", "count"),
     "poll_catalog": ("EXITPLAN_POLL_CATALOG", "flag"),
     "console_channel": ("EXITPLAN_CONSOLE_CHANNEL", "text"),
@@ -139,6 +142,14 @@ def _to_log_format(text: str) -> str:
 def _to_count(text: str) -> int:
     if not re.fullmatch(r"\d+", text) or int(text) < 1:
         raise ValueError("must be a whole number of at least 1")
+    return int(text)
+
+
+def _to_workers(text: str) -> int | None:
+    if text.lower() == "auto":
+        return None
+    if not re.fullmatch(r"\d+", text):
+        raise ValueError('must be "auto" or a whole number of processes (0: parse in-process)')
     return int(text)
 
 
@@ -224,6 +235,7 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "level": _to_level,
     "log_format": _to_log_format,
     "count": _to_count,
+    "workers": _to_workers,
     "fraction": _to_fraction,
     "flag": _to_flag,
     "duration": _to_duration,

@@ -20,6 +20,7 @@ from feeds.rules import (
     Rule,
 )
 from feeds.sentences import normalise, split_sentences
+from feeds.triggers import TriggerIndex
 
 #: Evidence kept per kind; the first phrases are the ones a reader needs.
 _MAX_EVIDENCE_PER_LABEL = 3
@@ -29,6 +30,7 @@ _URGENT = timedelta(days=30)
 _REPORTED_KINDS: frozenset[Kind] = frozenset({"security", "data_loss"})
 #: Kinds whose announcements carry a date to act by (incident timestamps are not deadlines).
 _DEADLINE_KINDS: frozenset[Kind] = frozenset({"shutdown", "price_change"})
+_TRIGGERS = TriggerIndex(RULES)
 
 
 def classify(title: str, text: str, published: datetime) -> Classification:
@@ -36,34 +38,44 @@ def classify(title: str, text: str, published: datetime) -> Classification:
     title, text = normalise(title), normalise(text)
     sentences = split_sentences(title) + split_sentences(text)
     lowered = [sentence.lower() for sentence in sentences]
-    whole = "\n".join(lowered)
+    # Bit i of a sentence's mask is set when RULES[i] can match it (see feeds.triggers).
+    masks = [_TRIGGERS.mask(lower) for lower in lowered]
+    reachable = 0
+    for mask in masks:
+        reachable |= mask
     story = bool(STORY_TITLE.search(title))
-    maintenance = bool(MAINTENANCE.search(title) or MAINTENANCE.search(text))
+    maintenance: bool | None = None  # read only when an outage phrase needs it
 
     found: dict[str, list[Evidence]] = {}
     weak: dict[str, list[Evidence]] = {}
     major_outage = False
-    for rule in RULES:
-        # Skip a rule, then a sentence, that holds none of the words the rule requires.
-        if rule.triggers and not any(word in whole for word in rule.triggers):
+    for index, rule in enumerate(RULES):
+        bit = 1 << index
+        if not reachable & bit:
             continue
-        for sentence, lower in zip(sentences, lowered, strict=True):
-            if rule.triggers and not any(word in lower for word in rule.triggers):
+        for sentence, lower, mask in zip(sentences, lowered, masks, strict=True):
+            if not mask & bit:
                 continue
+            # Offsets in the lower-cased sentence are offsets in the sentence when lowering
+            # kept its length (it does but for a few letters such as "İ").
+            same = rule.lowered is not None and len(lower) == len(sentence)
+            matches = (rule.lowered or rule.pattern).finditer(lower if same else sentence)
             vetoed: bool | None = None  # read once per sentence, not once per match
-            for match in rule.pattern.finditer(sentence):
+            for match in matches:
                 if vetoed is None:
                     vetoed = rule.veto is not None and rule.veto.search(sentence) is not None
+                if maintenance is None and rule.kind == "outage":
+                    maintenance = bool(MAINTENANCE.search(title) or MAINTENANCE.search(text))
                 why_not = _rejection(
                     rule,
                     sentence,
                     match.span(),
                     story=story,
-                    maintenance=maintenance,
+                    maintenance=bool(maintenance),
                     vetoed=vetoed,
                 )
                 label = f"not:{rule.kind}" if why_not else rule.kind
-                phrase = match.group(0).strip()
+                phrase = sentence[match.start() : match.end()].strip()
                 item = Evidence(label, phrase, why_not or rule.reason)
                 _add(weak if rule.weak and not why_not else found, item)
                 major_outage |= not why_not and rule.kind == "outage" and rule.major
@@ -71,8 +83,9 @@ def classify(title: str, text: str, published: datetime) -> Classification:
     _settle_weak(found, weak)
     kinds = tuple(kind for kind in KINDS if kind in found)
     deadline = extract_deadline(f"{title}.\n{text}", published) if _wants_deadline(kinds) else None
-    resolved = bool(RESOLVED.search(title) or RESOLVED.search(text))
-    severity = _severity(kinds, deadline, published, major_outage=major_outage and not resolved)
+    if major_outage:  # a resolved incident is no longer a major outage
+        major_outage = not (RESOLVED.search(title) or RESOLVED.search(text))
+    severity = _severity(kinds, deadline, published, major_outage=major_outage)
     evidence = [item for label in _label_order(found) for item in found[label]]
     if deadline is not None:
         evidence.append(Evidence("deadline", deadline.phrase, "the date readers must act by"))

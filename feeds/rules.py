@@ -35,6 +35,9 @@ class Rule:
     #: True when the phrase says only that something happened ("we are investigating"): it
     #: counts for its kind only when the text shows no other kind.
     weak: bool = False
+    #: The same pattern for lower-cased text, without case folding (about twice as fast);
+    #: None when the pattern holds escapes that lowering could change.
+    lowered: re.Pattern[str] | None = None
 
 
 def load_rules(text: str, source: str) -> tuple[Rule, ...]:
@@ -102,9 +105,30 @@ def _build(raw: dict[str, Any], vetoes: dict[str, Any], macros: dict[str, str], 
             negatable_inside=bool(raw.get("negatable_inside", True)),
             triggers=tuple(sorted(needs)) or _triggers(patterns),
             weak=bool(raw.get("weak", False)),
+            lowered=_lowered(pattern),
         )
     except re.error as error:
         raise ValueError(f"{where}: bad regular expression ({error})") from None
+
+
+#: Escapes whose meaning lowering could change: characters by code or name, octal, \\p.
+_UNLOWERABLE = re.compile(r"\\(?:[NpPuUx]|[0-7]{2})|\(\?[a-zA-Z]")
+
+
+def _lowered(pattern: str) -> re.Pattern[str] | None:
+    """Compile `pattern` for lower-cased text: letters lowered except in escapes (\\b, \\S)."""
+    if _UNLOWERABLE.search(pattern):
+        return None
+    parts: list[str] = []
+    index = 0
+    while index < len(pattern):
+        if pattern[index] == "\\":
+            parts.append(pattern[index : index + 2])
+            index += 2
+        else:
+            parts.append(pattern[index].lower())
+            index += 1
+    return re.compile("".join(parts), re.MULTILINE)
 
 
 def _triggers(alternatives: list[str]) -> tuple[str, ...]:

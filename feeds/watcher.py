@@ -12,22 +12,18 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from feeds.classify import classify
-from feeds.components import find_mentions
-from feeds.eol import is_eol_format, parse_eol
 from feeds.fetch import Fetcher, FetchLimits, FetchRequest, FetchResult
 from feeds.guard import AddressGuard
-from feeds.incidents import incident_state
-from feeds.model import Classification, Entry
-from feeds.parse import NotAFeed, ParsedFeed, parse_feed
-from storage import EntryWrite, EvidenceRecord, Feed
-from storage.entries import known_hashes, save_entries
+from feeds.pool import InlineReader, PoolReader, Reader
+from feeds.reader import ReadJob, ReadResult
+from storage import EvidenceRecord, Feed
+from storage.entries import item_hashes, known_hashes, save_entries
 from storage.feeds import (
     Unchanged,
     due_feeds,
@@ -55,6 +51,11 @@ class PollSettings:
     was last read (or added); it is then polled every `gone_poll` seconds. Private and
     loopback addresses are fetched only with `allow_private`. `provider_names` gives
     the display names used in the notices exitplan writes (the slug otherwise).
+
+    Bodies are parsed and classified in `parse_workers` worker processes when at least
+    `pool_min_feeds` of the due feeds are read for the first time (a first read parses
+    every entry; later reads parse only new items and stay in-process); 0 reads
+    everything in-process.
     """
 
     interval: float = 600.0
@@ -65,6 +66,8 @@ class PollSettings:
     gone_after: float = 3 * 86400.0
     gone_poll: float = 86400.0
     provider_names: Mapping[str, str] = field(default_factory=dict)
+    parse_workers: int = 0
+    pool_min_feeds: int = 50
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class PollSummary:
     gone: int = 0
     #: How many of the classified entries carry each kind (an entry can carry several).
     event_kinds: Counter[str] = field(default_factory=Counter)
+    #: How the bodies were read: "full", "incremental" (new items only), "skipped".
+    read_modes: Counter[str] = field(default_factory=Counter)
 
 
 def next_success_poll(now: datetime, settings: PollSettings, rng: random.Random) -> datetime:
@@ -130,8 +135,18 @@ def poll_once(
     summary = PollSummary()
     if feeds:
         cycle = _Cycle(db, now, settings, summary, rng or random.Random())  # noqa: S311
-        asyncio.run(cycle.run(feeds, progress))
+        asyncio.run(cycle.run(feeds, progress, workers=pool_workers(feeds, settings)))
     return summary
+
+
+def pool_workers(feeds: list[Feed], settings: PollSettings) -> int:
+    """How many worker processes read this cycle's bodies (0: read in-process).
+
+    Only first reads are worth a pool: a feed read before parses its new items alone, a
+    millisecond or two, less than handing the body over and starting workers would cost.
+    """
+    first_reads = sum(1 for feed in feeds if not feed.baselined)
+    return settings.parse_workers if first_reads >= settings.pool_min_feeds else 0
 
 
 class _Cycle:
@@ -152,17 +167,21 @@ class _Cycle:
         self.rng = rng
         self.unchanged: list[Unchanged] = []
 
-    async def run(self, feeds: list[Feed], progress: Progress | None) -> None:
+    async def run(self, feeds: list[Feed], progress: Progress | None, *, workers: int) -> None:
         done = 0
         gate = asyncio.Semaphore(self.settings.limits.concurrency)
+        reader: Reader = PoolReader(workers) if workers else InlineReader()
 
         async def one(fetcher: Fetcher, feed: Feed) -> None:
             nonlocal done
             request = FetchRequest(feed.url, feed.etag, feed.last_modified, feed.body_hash)
+            # A body is handed to the reader before the fetch slot is let go: with a pool,
+            # bodies waiting to be read never outnumber the fetch slots plus its backlog.
             async with gate:
                 result = await fetcher.fetch(request, self.now)
+                reading = await self.start_reading(reader, feed, result)
             try:
-                self.store(feed, result)
+                self.store(feed, result, await reading if reading is not None else None)
             except Exception:  # a bug in one feed's handling must not end the cycle
                 log.exception("storing the poll failed feed=%s", feed.url)
                 self.fail(feed, "internal", "exitplan could not store this feed; see the log")
@@ -175,14 +194,38 @@ class _Cycle:
             async with Fetcher(self.settings.limits, guard=guard) as fetcher:
                 await asyncio.gather(*(one(fetcher, feed) for feed in feeds))
         finally:
+            reader.close()
             self.flush_unchanged()
+
+    async def start_reading(
+        self, reader: Reader, feed: Feed, result: FetchResult
+    ) -> Awaitable[ReadResult] | None:
+        """Hand a fetched body to the reader with what is stored about the feed; None if no body."""
+        if result.outcome != "ok" or result.body is None:
+            return None
+        try:
+            job = ReadJob(
+                url=result.new_url or feed.url,
+                role=feed.role,
+                format=feed.format,
+                body=result.body,
+                content_type=result.content_type,
+                now=self.now,
+                known=known_hashes(self.db, feed.id),
+                items=item_hashes(self.db, feed.id),
+            )
+            return await reader.submit(job)
+        except Exception as error:  # raised again where the result is awaited and handled
+            failed: asyncio.Future[ReadResult] = asyncio.get_running_loop().create_future()
+            failed.set_exception(error)
+            return failed
 
     def flush_unchanged(self) -> None:
         """Write the not-modified polls gathered so far, in one transaction."""
         batch, self.unchanged = self.unchanged, []
         record_unchanged_many(self.db, batch, self.now)
 
-    def store(self, feed: Feed, result: FetchResult) -> None:
+    def store(self, feed: Feed, result: FetchResult, read: ReadResult | None) -> None:
         self.summary.polled += 1
         if result.outcome == "error":
             self.fail(
@@ -210,19 +253,15 @@ class _Cycle:
                 self.flush_unchanged()
             self.back(feed)
             return
-        try:
-            parsed, decided = self.parsed(feed, result, result.body)
-        except NotAFeed as error:
-            self.fail(feed, "not_a_feed", str(error), status=result.http_status)
+        if read is None:
+            raise RuntimeError(f"a body with outcome {result.outcome!r} was not read")
+        if read.not_a_feed is not None:
+            self.fail(feed, "not_a_feed", read.not_a_feed, status=result.http_status)
             return
-        if parsed.warning:
-            log.info("feed parsed with a warning feed=%s warning=%s", feed.url, parsed.warning)
-        known = known_hashes(self.db, feed.id)
-        writes = [
-            self.classified(entry, feed.role, decided.get(entry.key))
-            for entry in parsed.entries
-            if known.get(entry.key) != entry.content_hash
-        ]
+        if read.warning:
+            log.info("feed parsed with a warning feed=%s warning=%s", feed.url, read.warning)
+        self.summary.read_modes[read.mode] += 1
+        writes = read.writes
         saved = save_entries(
             self.db,
             feed.id,
@@ -233,6 +272,7 @@ class _Cycle:
             etag=result.etag,
             last_modified=result.last_modified,
             body_hash=result.body_hash,
+            items=read.items,
         )
         self.back(feed)
         if not feed.baselined:
@@ -242,44 +282,6 @@ class _Cycle:
         self.summary.events += sum(1 for write in writes if write.kinds)
         self.summary.event_kinds.update(kind for write in writes for kind in write.kinds)
         self.summary.alerts_queued += saved.deliveries
-
-    def parsed(
-        self, feed: Feed, result: FetchResult, body: bytes
-    ) -> tuple[ParsedFeed, dict[str, Classification]]:
-        """Read a body: RSS or Atom with the feed parser, end-of-life data with feeds.eol.
-
-        End-of-life data comes with each entry's classification already decided.
-        """
-        url = result.new_url or feed.url
-        if is_eol_format(feed.format):
-            data = parse_eol(body, feed.format, url=url, now=self.now)
-            return ParsedFeed(data.title, url, data.entries, data.warning), data.decisions()
-        parsed = parse_feed(body, url=url, fetched_at=self.now, content_type=result.content_type)
-        return parsed, {}
-
-    def classified(
-        self, entry: Entry, role: str, decision: Classification | None = None
-    ) -> EntryWrite:
-        published = entry.published or entry.updated or self.now
-        result = decision or classify(entry.title, entry.text, published)
-        deadline = result.deadline
-        return EntryWrite(
-            key=entry.key,
-            title=entry.title,
-            link=entry.link,
-            published=entry.published or entry.updated,
-            updated=entry.updated,
-            text=entry.text,
-            categories=entry.categories,
-            content_hash=entry.content_hash,
-            kinds=tuple(result.kinds),
-            severity=result.severity,
-            evidence=tuple(EvidenceRecord(e.label, e.phrase, e.reason) for e in result.evidence),
-            deadline=deadline.date if deadline else None,
-            deadline_phrase=deadline.phrase if deadline else None,
-            state=incident_state(entry.title, entry.text) if role == "status" else None,
-            tags=find_mentions(entry.title, entry.text, entry.key).tags,
-        )
 
     def fail(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,25 @@ class _Database(Database):
         except BaseException:
             self.rollback()
             raise
+
+
+@contextlib.contextmanager
+def deferred_sync(db: Database) -> Generator[Database, None, None]:
+    """Commit without waiting for the disk inside the block; one sync of the log at its end.
+
+    Each commit inside still reaches the write-ahead log in the operating system's cache
+    before it returns, so it survives exitplan crashing or being killed at any point. Only
+    a power cut or kernel crash inside the block can undo its last commits: made durable
+    once at the end instead of once each, a commit costs some 15 µs instead of 200 µs.
+    """
+    mode = int(db.execute("PRAGMA synchronous").fetchone()[0])
+    db.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield db
+    finally:
+        db.execute(f"PRAGMA synchronous={mode}")
+        # A checkpoint syncs the log first: every commit above is then on disk.
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def open_db(path: Path | str) -> Database:
@@ -143,6 +162,18 @@ def date_from_iso(text: str | None) -> date | None:
 def dump_json(value: Iterable[Any]) -> str:
     """Encode a list-like column value."""
     return json.dumps(list(value), ensure_ascii=False)
+
+
+def insert_row(db: Database, table: str, values: Mapping[str, Any]) -> int:
+    """Insert one row of plain values (text, numbers, None) and return its rowid.
+
+    The poll's hot path inserts three rows an entry; sqlite-utils' `insert` costs ten times
+    a plain INSERT there (it converts, quotes and looks the table up on every call).
+    """
+    columns = ", ".join(f"[{column}]" for column in values)
+    marks = ", ".join("?" for _ in values)
+    sql = f"INSERT INTO [{table}] ({columns}) VALUES ({marks})"  # noqa: S608 - our own names
+    return int(db.conn.execute(sql, list(values.values())).lastrowid or 0)
 
 
 def load_json_list(text: str | None) -> list[Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import date_from_iso, from_iso, load_json_list, required_iso, to_iso
+from storage.db import date_from_iso, from_iso, insert_row, load_json_list, required_iso, to_iso
 from storage.model import EntryWrite, Event, EventSource, EvidenceRecord, Notice
 from storage.similarity import Announcement
 from storage.sources import (
@@ -154,7 +154,9 @@ def insert_event(
     now: datetime,
 ) -> int:
     """Insert a new event whose first source is `entry_id`; return its id."""
-    db.table("events").insert(
+    return insert_row(
+        db,
+        "events",
         {
             **columns,
             "entry_id": entry_id,
@@ -165,9 +167,8 @@ def insert_event(
             "created_at": to_iso(now),
             "updated_at": to_iso(now),
             "deadline_set_at": to_iso(now) if columns.get("deadline") else None,
-        }
+        },
     )
-    return int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
 
 
 def refresh_event(

@@ -303,3 +303,11 @@ def m007_event_sources(db: Database) -> None:
                    deadline_phrase, state, {tags}, baseline, 1, created_at
             FROM events ORDER BY id"""  # noqa: S608 - a column name or NULL, not input
     )
+
+
+@MIGRATIONS()
+def m010_item_hashes(db: Database) -> None:
+    """The split of each feed's last body (feeds.items): header hash and one hash per item."""
+    feeds = db.table("feeds")
+    feeds.add_column("header_hash", str)
+    feeds.add_column("item_hashes", str)

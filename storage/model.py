@@ -65,6 +65,14 @@ class EvidenceRecord:
 
 
 @dataclass(frozen=True)
+class ItemHashes:
+    """How a feed's last body split into items: what they are read against, and each item."""
+
+    header: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class EntryWrite:
     """A new or changed feed entry with its classification, ready to store."""
 

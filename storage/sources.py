@@ -16,7 +16,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import date_from_iso, dump_json, from_iso, load_json_list, required_iso, to_iso
+from storage.db import (
+    date_from_iso,
+    dump_json,
+    from_iso,
+    insert_row,
+    load_json_list,
+    required_iso,
+    to_iso,
+)
 from storage.model import EntryWrite, EventSource
 from storage.similarity import WINDOW_DAYS, Announcement, MergeMatch, match_announcements
 
@@ -95,7 +103,9 @@ def add_source(
     now: datetime,
 ) -> int:
     """Attach an entry to an event; `values` come from `classification`. Returns the row id."""
-    db.table("event_sources").insert(
+    return insert_row(
+        db,
+        "event_sources",
         {
             **values,
             "event_id": event_id,
@@ -105,9 +115,8 @@ def add_source(
             "reason": reason,
             "revision": revision,
             "merged_at": to_iso(now),
-        }
+        },
     )
-    return int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
 
 
 def source_rows(db: Database, event_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:

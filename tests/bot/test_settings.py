@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import SettingsError, load_settings
+from feeds.pool import auto_workers
 
 
 def test_defaults_put_the_database_in_the_users_data_folder() -> None:
@@ -69,3 +70,19 @@ def test_secrets_never_show_in_repr() -> None:
     assert "xoxb-secret" not in repr(settings)
     assert "slack_bot_token=***" in repr(settings)
     assert settings.chat_configured
+
+
+def test_parse_workers_take_auto_or_a_count() -> None:
+    """The default "auto" leaves the choice to the machine; a number is taken as it is."""
+    values = [
+        load_settings(environ={"EXITPLAN_PARSE_WORKERS": raw} if raw else {}).parse_workers
+        for raw in ("", "auto", "0", "3")
+    ]
+    with pytest.raises(SettingsError, match='EXITPLAN_PARSE_WORKERS must be "auto" or a whole'):
+        load_settings(environ={"EXITPLAN_PARSE_WORKERS": "-1"})
+    assert values == [None, None, 0, 3]
+
+
+def test_auto_parse_workers_use_two_cores_at_most_and_none_on_one() -> None:
+    """One core gains nothing from a pool; more than two leave room for the rest."""
+    assert [auto_workers(cpus) for cpus in (1, 2, 8)] == [0, 2, 2]

@@ -385,3 +385,14 @@ def test_empty_items_are_skipped() -> None:
 def test_html_to_text(markup: str, text: str) -> None:
     """HTML fragments become plain text: blocks on lines, scripts gone, entities decoded."""
     assert html_to_text(markup) == text
+
+
+def test_content_html_keeps_its_text_and_drops_code_comments_and_applets() -> None:
+    """Unsanitised HTML gives the text feedparser's sanitiser would leave: no code, no comments."""
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>
+<title>A &amp; B</title><guid>1</guid><description><![CDATA[<p>Hello <applet code="x">applet
+text</applet><script>bad()</script><style>p{}</style><!-- hidden --><a href="/rel">link</a>
+&amp; more&nbsp;here</p><iframe src="/f">frame text</iframe><p onclick="x()">2 &lt; 3</p>]]>
+</description></item></channel></rss>"""
+    (entry,) = parse_feed(body, url="https://x.test/", fetched_at=FETCHED_AT).entries
+    assert (entry.title, entry.text) == ("A & B", "Hello link & more here\nframe text\n2 < 3")

@@ -277,3 +277,43 @@ def test_a_refused_address_is_never_taken_for_a_gone_feed(
 
     feed = list_feeds(db)[0]
     assert (summary.gone, feed.gone_at, feed.last_error_kind) == (0, None, "blocked")
+
+
+def _stored(db: Database) -> list[tuple[str, str, tuple[str, ...], str | None]]:
+    return [(e.title, e.severity, e.kinds, e.link) for e in list_events(db, include_other=True)]
+
+
+def test_a_pool_of_parse_workers_stores_what_reading_in_process_stores(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """Bodies read in a worker process give the same entries, events and counts."""
+    feed_server.set_feed("/history.rss", (DATA / "statuspage_history.rss").read_bytes())
+    feed_server.set_feed("/updated.rss", (DATA / "statuspage_history_updated.rss").read_bytes())
+    results = []
+    for name, workers in (("inline", 0), ("pool", 1)):
+        folder = tmp_path / name
+        folder.mkdir()
+        db = _setup(folder, feed_server, "/history.rss", "/updated.rss")
+        settings = replace(SETTINGS, parse_workers=workers, pool_min_feeds=1)
+        summary = poll_once(db, NOW, settings, rng=random.Random(3), every_feed=True)
+        results.append((summary.polled, summary.new_entries, summary.read_modes, _stored(db)))
+    assert results[1] == results[0]
+    assert results[0][:3] == (2, 7, {"full": 2})
+
+
+def test_a_feed_that_gained_an_item_is_read_incrementally(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """After the first full read, a changed body parses only its new and changed items."""
+    feed_server.set_feed("/history.rss", (DATA / "statuspage_history.rss").read_bytes())
+    db = _setup(tmp_path, feed_server, "/history.rss")
+    first = poll_once(db, NOW, SETTINGS, rng=random.Random(3), every_feed=True)
+    feed_server.set_feed("/history.rss", (DATA / "statuspage_history_updated.rss").read_bytes())
+    later = NOW + timedelta(minutes=10)
+    second = poll_once(db, later, SETTINGS, rng=random.Random(3), every_feed=True)
+    modes = (first.read_modes, second.read_modes)
+    assert (modes, second.new_entries, second.updated_entries) == (
+        ({"full": 1}, {"incremental": 1}),
+        1,
+        1,
+    )

@@ -11,6 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from storage import EntryWrite, EvidenceRecord, FeedSource, backup_db, open_db, schema_version
+from storage.db import deferred_sync
 from storage.deliveries import (
     alert_ref,
     count_deliveries,
@@ -255,3 +256,16 @@ def test_resuming_a_paused_subscription_requeues_what_failed(db: Database) -> No
     assert [j.delivery.id for j in due_deliveries(db, LATER + timedelta(hours=1))] == [
         job.delivery.id
     ]
+
+
+def test_deferred_sync_keeps_every_commit_and_restores_the_setting(tmp_path: Path) -> None:
+    """Commits inside the block are visible to another connection; full sync comes back."""
+    db = open_db(tmp_path / "exitplan.db")
+    with deferred_sync(db):
+        inside = db.execute("PRAGMA synchronous").fetchone()[0]
+        sync_feeds(db, [FeedSource("acme", "https://acme.test/feed", "news")], NOW)
+        other = sqlite3.connect(tmp_path / "exitplan.db")
+        seen = other.execute("SELECT url FROM feeds").fetchall()
+        other.close()
+    after = db.execute("PRAGMA synchronous").fetchone()[0]
+    assert (inside, seen, after) == (1, [("https://acme.test/feed",)], 2)
