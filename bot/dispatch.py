@@ -51,10 +51,16 @@ class DispatchSummary:
 
 
 def retry_delay(attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
-    """Seconds to wait before the next attempt: exponential with jitter, never under a hint."""
+    """Seconds to wait before the next attempt.
+
+    The platform's own hint (Retry-After on a 429) is followed as given: it knows when the
+    channel can take the message again, and waiting longer only delays the alert. Without
+    a hint, the wait grows exponentially with jitter.
+    """
+    if retry_after is not None and retry_after > 0:
+        return min(retry_after, MAX_RETRY_DELAY)
     backoff = min(MAX_RETRY_DELAY, BASE_RETRY_DELAY * 2.0 ** max(0, attempt - 1))
-    jittered = backoff * rng.uniform(0.5, 1.0)
-    return max(jittered, retry_after or 0.0)
+    return backoff * rng.uniform(0.5, 1.0)
 
 
 def dispatch_due(

@@ -135,8 +135,9 @@ def test_channel_gone_pauses_only_that_subscription(db: Database) -> None:
 
 
 def test_retry_delay_grows_and_respects_hints() -> None:
-    """Backoff doubles per attempt (with jitter) and never undercuts Retry-After."""
+    """Backoff doubles per attempt (with jitter); a Retry-After hint is followed as given."""
     rng = random.Random(7)
     delays = [retry_delay(attempt, rng) for attempt in (1, 2, 3, 4)]
     assert all(later > earlier for earlier, later in itertools.pairwise(delays))
     assert retry_delay(1, rng, retry_after=900) == 900
+    assert retry_delay(5, rng, retry_after=1) == 1
