@@ -6,6 +6,7 @@ import argparse
 import getpass
 import re
 import sys
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 from bot import core
@@ -19,7 +20,7 @@ from bot.notify import Notifier, Target
 from bot.progress import ProgressBar
 from bot.providers_io import find_feed
 from bot.replies import source_lines
-from bot.runner import Runner, utc_now
+from bot.runner import Runner, install_stop_handlers, utc_now
 from bot.runtime import CONSOLE_WORKSPACE, Runtime, open_runtime
 from bot.settings import Settings
 from feeds.model import DEFAULT_KINDS
@@ -96,6 +97,8 @@ def _print_summary(summary: PollSummary) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """`exitplan run`: the main job, with every chat adapter whose token is set."""
+    stop = threading.Event()
+    install_stop_handlers(stop)
     rt = open_for(args)
     port = rt.settings.http_port
     http = HttpServer(rt.settings.http_host, port) if port is not None else None
@@ -111,8 +114,7 @@ def run(args: argparse.Namespace) -> int:
     notifiers["console"] = ConsoleNotifier(sys.stdout)
     notifiers["apprise"] = AppriseNotifier(rt.settings.db_path)
     heartbeat, metrics = Heartbeat(utc_now()), Metrics(notifiers)
-    runner = Runner(rt, notifiers, heartbeat=heartbeat, metrics=metrics)
-    runner.install_signal_handlers()
+    runner = Runner(rt, notifiers, heartbeat=heartbeat, metrics=metrics, stop=stop)
     chats = ", ".join(a.platform for a in adapters) or "the console only"
     print(
         f"exitplan is watching {len(rt.catalog)} providers and sending to {chats}; "

@@ -60,6 +60,21 @@ def _guarded(
     return run
 
 
+def install_stop_handlers(stop: threading.Event) -> None:
+    """Make SIGINT and SIGTERM set `stop` (call from the main thread).
+
+    `exitplan run` installs these before it starts the chat adapters, so a service
+    manager stopping it during start-up still gets a clean exit.
+    """
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping signal=%s", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
 class Runner:
     """Runs the poll, dispatch and housekeeping jobs until `stop()` or a signal."""
 
@@ -72,6 +87,7 @@ class Runner:
         on_poll: Callable[[PollSummary], None] | None = None,
         heartbeat: Heartbeat | None = None,
         metrics: Metrics | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.runtime = runtime
         self.notifiers = notifiers
@@ -79,7 +95,7 @@ class Runner:
         self.on_poll = on_poll
         self.heartbeat = heartbeat
         self.metrics = metrics
-        self._stop = threading.Event()
+        self._stop = stop if stop is not None else threading.Event()
         self.scheduler = schedule.Scheduler()
 
     def poll(self) -> PollSummary:
@@ -158,13 +174,7 @@ class Runner:
 
     def install_signal_handlers(self) -> None:
         """Stop cleanly on SIGINT and SIGTERM (call from the main thread)."""
-
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            log.info("stopping signal=%s", signal.Signals(signum).name)
-            self.stop()
-
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
+        install_stop_handlers(self._stop)
 
     def run(self) -> None:
         """Poll at once, then run every job on its schedule until stopped."""
@@ -179,8 +189,9 @@ class Runner:
         self.scheduler.every().day.at("04:00").do(
             _guarded("housekeeping", self.housekeeping, self._beat)
         )
-        _guarded("reminders", self.remind, self._beat)()
-        _guarded("poll", self.poll, self._beat)()
+        if not self._stop.is_set():
+            _guarded("reminders", self.remind, self._beat)()
+            _guarded("poll", self.poll, self._beat)()
         while not self._stop.is_set():
             self.scheduler.run_pending()
             idle = self.scheduler.idle_seconds
