@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import random
@@ -44,7 +42,7 @@ from storage.entries import save_entries
 from storage.feeds import list_feeds, sync_feeds
 from storage.subscriptions import subscribe
 from tests.servers import FeedServer
-from tests.slack_server import BOT_TOKEN, SlackServer
+from tests.slack_server import BOT_TOKEN, SlackServer, signed_post
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 B2 = "https://backblaze.test/blog/feed"
@@ -612,26 +610,6 @@ def test_the_status_page_is_self_contained_html_with_escaped_text(
 # -- one server for everything, Slack's HTTP mode included ------------------------------------
 
 
-def _signed_post(url: str, body: str, timestamp: int) -> int:
-    base = f"v0:{timestamp}:{body}".encode()
-    signature = "v0=" + hmac.new(SECRET.encode(), base, hashlib.sha256).hexdigest()
-    request = urllib.request.Request(
-        url,
-        data=body.encode(),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": str(timestamp),
-            "X-Slack-Signature": signature,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        error.close()
-        return int(error.code)
-
-
 def test_slack_http_mode_shares_the_server_with_healthz(
     settings: Settings, rt: Runtime, heartbeat: Heartbeat, metrics: Metrics
 ) -> None:
@@ -649,8 +627,9 @@ def test_slack_http_mode_shares_the_server_with_healthz(
         serve_exitplan(http, http_settings, heartbeat=heartbeat, metrics=metrics, clock=lambda: NOW)
         try:
             body = urllib.parse.urlencode(slack.command_payload("help"))
-            good = _signed_post(f"{http.url}/slack/events", body, int(time.time()))
-            stale = _signed_post(f"{http.url}/slack/events", body, int(time.time()) - 600)
+            url = f"{http.url}/slack/events"
+            good = signed_post(url, body, timestamp=int(time.time()), secret=SECRET)
+            stale = signed_post(url, body, timestamp=int(time.time()) - 600, secret=SECRET)
             (answer,) = slack.wait_for_responses(1)
             health, _ = _health(http)
             port = adapter.http_port

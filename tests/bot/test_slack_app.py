@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import random
 import threading
@@ -32,7 +30,15 @@ from storage.checklists import steps_done
 from storage.entries import save_entries
 from storage.feeds import list_feeds, sync_feeds
 from storage.subscriptions import list_subscriptions, subscribe
-from tests.slack_server import APP_TOKEN, BOT_TOKEN, BOT_USER, TEAM, Message, SlackServer
+from tests.slack_server import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    BOT_USER,
+    TEAM,
+    Message,
+    SlackServer,
+    signed_post,
+)
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 FEED = "https://backblaze.test/blog/feed"
@@ -560,26 +566,6 @@ def test_app_home_shows_subscriptions_incidents_and_deadlines(
 # -- HTTP mode --------------------------------------------------------------------------------
 
 
-def _signed_post(port: int, body: str, *, timestamp: int, secret: str = SECRET) -> int:
-    base = f"v0:{timestamp}:{body}".encode()
-    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/slack/events",
-        data=body.encode(),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": str(timestamp),
-            "X-Slack-Signature": signature,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        error.close()
-        return int(error.code)
-
-
 def test_http_mode_verifies_signatures_and_rejects_stale_requests(
     slack: SlackServer, settings: Settings, rt: Runtime
 ) -> None:
@@ -593,9 +579,10 @@ def test_http_mode_verifies_signatures_and_rejects_stale_requests(
         assert port is not None
         body = urllib.parse.urlencode(slack.command_payload("subscribe backblaze"))
         fresh = int(time.time())
-        forged = _signed_post(port, body, timestamp=fresh, secret="guess")  # noqa: S106 - forged
-        stale = _signed_post(port, body, timestamp=fresh - 600)
-        good = _signed_post(port, body, timestamp=fresh)
+        url = f"http://127.0.0.1:{port}/slack/events"
+        forged = signed_post(url, body, timestamp=fresh, secret="guess")  # noqa: S106 - forged
+        stale = signed_post(url, body, timestamp=fresh - 600, secret=SECRET)
+        good = signed_post(url, body, timestamp=fresh, secret=SECRET)
         (answer,) = slack.wait_for_responses(1)
     finally:
         app.stop()
