@@ -16,9 +16,9 @@ from bot.settings import Settings
 from feeds.catalog import load_catalog
 from feeds.model import KINDS
 from storage import EntryWrite, Event, EvidenceRecord, FeedSource
-from storage.entries import save_entries
 from storage.events import list_events
 from storage.feeds import list_feeds, sync_feeds
+from tests.stored import store_entries
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 CATALOG = load_catalog()
@@ -110,17 +110,7 @@ def rt(tmp_path: Path) -> Runtime:
         state=None,
     )
     feed = list_feeds(runtime.db)[0]
-    save_entries(
-        runtime.db,
-        feed.id,
-        [write],
-        NOW,
-        NOW,
-        status=200,
-        etag=None,
-        last_modified=None,
-        body_hash=None,
-    )
+    store_entries(runtime.db, feed.id, [write], NOW)
     return runtime
 
 

@@ -15,8 +15,8 @@ from bot.runner import Runner
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from storage import EntryWrite, FeedSource
-from storage.entries import save_entries
 from storage.feeds import list_feeds, sync_feeds
+from tests.stored import store_entries
 
 NOW = datetime(2026, 2, 1, 10, 0, tzinfo=UTC)
 B2_TEXT = "Starting April 1, 2026, B2 storage costs $7 per TB per month, up from $6."
@@ -91,17 +91,7 @@ def test_price_alert_carries_the_channels_impact(tmp_path: Path) -> None:
         state=None,
     )
     for key in ("baseline", "p"):
-        save_entries(
-            rt.db,
-            feed.id,
-            [EntryWrite(**{**write.__dict__, "key": key})],
-            NOW,
-            NOW,
-            status=200,
-            etag=None,
-            last_modified=None,
-            body_hash=None,
-        )
+        store_entries(rt.db, feed.id, [EntryWrite(**{**write.__dict__, "key": key})], NOW)
     notifier = MemoryNotifier()
     Runner(rt, {"memory": notifier}, clock=lambda: NOW).dispatch()
     (alert, _, _) = notifier.sent[0]

@@ -14,10 +14,10 @@ from bot.runner import Runner
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from storage import EntryWrite, EvidenceRecord, FeedSource
-from storage.entries import save_entries
 from storage.feeds import list_feeds, sync_feeds
 from storage.reminders import reminder_plan
 from storage.subscriptions import subscribe
+from tests.stored import store_entries
 
 START = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 DEADLINE = date(2026, 2, 19)  # 40 days after START
@@ -55,18 +55,7 @@ def _open(path: Path) -> Runtime:
 
 
 def _store(rt: Runtime, *writes: EntryWrite, at: datetime) -> None:
-    feed = list_feeds(rt.db)[0]
-    save_entries(
-        rt.db,
-        feed.id,
-        writes,
-        at,
-        at,
-        status=200,
-        etag=None,
-        last_modified=None,
-        body_hash=None,
-    )
+    store_entries(rt.db, list_feeds(rt.db)[0].id, writes, at)
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from feeds.catalog import provider_from_config
 from storage import EntryWrite, FeedSource
-from storage.entries import save_entries
 from storage.feeds import list_feeds, sync_feeds
+from tests.stored import store_entries
 
 NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 OPS = Target("console", "local", "ops")
@@ -80,17 +80,7 @@ def rt(tmp_path: Path) -> Runtime:
 
 def _store(rt: Runtime, url: str, *writes: EntryWrite, at: datetime = NOW) -> None:
     feed = next(f for f in list_feeds(rt.db) if f.url == url)
-    save_entries(
-        rt.db,
-        feed.id,
-        writes,
-        at,
-        at,
-        status=200,
-        etag=None,
-        last_modified=None,
-        body_hash=None,
-    )
+    store_entries(rt.db, feed.id, writes, at)
 
 
 def _section(reply: core.Reply, heading: str) -> tuple[str, ...]:
